@@ -1,0 +1,54 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Every target installs what it lacks.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+REF_VENV := .venv-ref
+export CELLPORTAL_REFERENCE_PYTHON ?= $(abspath $(REF_VENV))/bin/python
+
+.PHONY: demo test lint format install install-ref system-deps clean bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+# Re-install when the pinned dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/cellportal --help >/dev/null
+	touch $@
+
+install: $(VENV)/.installed
+
+# The reference validator (cellxgene-schema) pins old anndata/numpy, so it lives in its own venv and
+# is driven by subprocess from the conformance tests and the benchmarks.
+$(REF_VENV)/.installed:
+	$(PYTHON) -m venv $(REF_VENV)
+	$(REF_VENV)/bin/pip install -q --upgrade pip
+	$(REF_VENV)/bin/pip install -q 'cellxgene-schema==7.1.2'
+	touch $@
+
+install-ref: $(REF_VENV)/.installed
+
+system-deps:
+	bash scripts/system-deps.sh
+
+demo: install
+	$(BIN)/cellportal demo --serve
+
+test: install install-ref system-deps
+	$(BIN)/ruff check src tests bench
+	$(BIN)/python -m pytest -n 2 tests
+
+bench: install install-ref
+	$(BIN)/python bench/validate.py
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+format: install
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
+
+clean:
+	rm -rf $(VENV) $(REF_VENV) .pytest_cache

@@ -1,0 +1,66 @@
+"""One settings object for the web app, the worker and the CLI.
+
+Values come from environment variables with the ``CELLPORTAL_`` prefix, or from a settings file named by
+``CELLPORTAL_SETTINGS_FILE`` (``KEY=value`` lines, the same names). Everything local lives under
+``data_dir`` unless a URL overrides it, so one variable moves a whole installation.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _settings_file() -> str | None:
+    return os.environ.get("CELLPORTAL_SETTINGS_FILE")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CELLPORTAL_", env_file=_settings_file(), extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"), description="Folder for everything local: SQLite, blobs, broker.")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite in data_dir.")
+    storage_url: str | None = Field(default=None, description="file:///path or s3://bucket/prefix; default data_dir/blobs.")
+    broker_url: str | None = Field(default=None, description="Celery broker; default a SQLite broker in data_dir.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in permanent links.")
+    secret_key: str = Field(default="dev-insecure-secret", description="Signs sessions and share links.")
+    env: str = Field(default="dev", description="dev or prod; prod refuses the insecure default secret.")
+    s3_endpoint_url: str | None = Field(default=None, description="Endpoint of an S3-compatible store.")
+    s3_access_key_id: str | None = Field(default=None, description="S3 access key.")
+    s3_secret_access_key: str | None = Field(default=None, description="S3 secret key.")
+    s3_region: str = Field(default="us-east-1", description="S3 region.")
+    job_heartbeat_seconds: float = Field(default=5.0, description="How often a running job proves it is alive.")
+    job_stale_seconds: float = Field(default=60.0, description="A running job silent this long is re-queued.")
+    job_max_attempts: int = Field(default=3, description="Attempts before a job is marked failed.")
+
+    def model_post_init(self, __context: object) -> None:
+        if self.env == "prod" and self.secret_key == "dev-insecure-secret":
+            raise ValueError("CELLPORTAL_SECRET_KEY must be set when CELLPORTAL_ENV=prod")
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.resolved_data_dir / 'catalog.sqlite'}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{self.resolved_data_dir / 'blobs'}"
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.resolved_data_dir / 'broker.sqlite'}"
+
+    @property
+    def work_dir(self) -> Path:
+        """Scratch space for jobs (downloads, intermediate files); never the source of truth."""
+        return self.resolved_data_dir / "work"
+
+
+def load_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]
