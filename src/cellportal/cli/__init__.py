@@ -14,6 +14,11 @@ import typer
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="cellportal: publish single-cell data.")
 
 
+@app.callback()
+def _root() -> None:
+    """cellportal: publish single-cell data with permanent links."""
+
+
 def _register() -> None:
     for module in pkgutil.iter_modules(__path__):
         if not module.name.startswith("_"):
