@@ -14,7 +14,7 @@ $(BIN)/python:
 # Re-install when the pinned dependencies change.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
-	$(BIN)/cellportal --help >/dev/null
+	$(BIN)/cellportal reference fetch
 	touch $@
 
 install: $(VENV)/.installed
