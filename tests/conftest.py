@@ -8,6 +8,8 @@ import socket
 
 import pytest
 
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.storage"]
+
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
