@@ -23,7 +23,7 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("./data"), description="Folder for everything local: SQLite, blobs, broker.")
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; default sqlite in data_dir.")
-    storage_url: str | None = Field(default=None, description="file:///path or s3://bucket/prefix; default data_dir/blobs.")
+    storage_url: str | None = Field(default=None, description="file:///path or s3://bucket/prefix.")
     broker_url: str | None = Field(default=None, description="Celery broker; default a SQLite broker in data_dir.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL used in permanent links.")
     secret_key: str = Field(default="dev-insecure-secret", description="Signs sessions and share links.")
