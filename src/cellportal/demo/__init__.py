@@ -1,0 +1,1 @@
+"""Demo data: realistic, schema-valid single-cell datasets generated on demand (see ``generator``)."""
