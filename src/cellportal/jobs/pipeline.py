@@ -1,0 +1,344 @@
+"""The processing pipeline of one dataset version, as plain steps.
+
+upload (keep the original as the ``raw_h5ad`` artifact) -> validate -> label (metadata to the catalog,
+then the labelled ``h5ad``) -> convert (explorer, rds, loom: independent, in parallel processes).
+
+Every collaborator comes in as an argument (:class:`Collaborators`), so tests run the real validator and
+converters without Celery, and the task stays a thin shell. Every step is idempotent: an artifact already
+CONVERTED whose blob is in the store is not made again, and artifacts are upserted per (version, type),
+so a job retried after its worker was killed ends with exactly one set of artifacts.
+
+Outcomes: SUCCESS; VALIDATION_FAILURE (the validator's messages are all kept, nothing is converted);
+PIPELINE_FAILURE (``failure_reason`` says what broke). A file that is not HDF5 at all, or is truncated,
+is a validation failure with a sentence saying so: it is the curator's file to fix.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Protocol
+
+import h5py
+
+from cellportal.catalog.statuses import ArtifactType, ConversionStatus, UploadStatus
+from cellportal.jobs.conversions import ConversionOutcome, ConversionTask, run_conversions
+from cellportal.jobs.recorder import ArtifactState, DatasetRecorder, VersionIdentity
+from cellportal.jobs.rules import conversions_succeeded, failed_conversions
+from cellportal.storage import BlobStore
+
+log = logging.getLogger(__name__)
+
+ProgressReport = Callable[[str, float], None]
+
+
+class Outcome(StrEnum):
+    SUCCESS = "SUCCESS"
+    VALIDATION_FAILURE = "VALIDATION_FAILURE"
+    PIPELINE_FAILURE = "PIPELINE_FAILURE"
+
+
+class Report(Protocol):
+    valid: bool
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ConverterSpec:
+    artifact_type: str
+    input_artifact: str  # raw_h5ad for the labelled h5ad, h5ad for the others
+    extension: str
+    format_version: str
+
+
+RunConversions = Callable[..., dict[str, ConversionOutcome]]
+
+
+@dataclass
+class Collaborators:
+    blobs: BlobStore
+    validate: Callable[[Path], Report]
+    extract_metadata: Callable[[Path], Any]
+    converters: list[ConverterSpec]
+    public_url: str
+    portal_name: str = "cellportal"
+    run_conversions: RunConversions = run_conversions
+    parallelism: int | None = None
+    context_overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def default_collaborators(blobs: BlobStore, *, public_url: str, parallelism: int | None = None) -> Collaborators:
+    """The real validator, metadata extractor and format registry."""
+    import cellportal.schema as schema
+    from cellportal.formats.registry import conversion_order
+
+    specs = [
+        ConverterSpec(c.artifact_type, c.input_artifact, c.extension, c.format_version) for c in conversion_order()
+    ]
+    return Collaborators(
+        blobs=blobs,
+        validate=schema.validate,
+        extract_metadata=schema.extract_metadata,
+        converters=specs,
+        public_url=public_url,
+        parallelism=parallelism,
+    )
+
+
+class PipelineError(Exception):
+    """A step could not go on; the message becomes the dataset's failure_reason."""
+
+
+def process_dataset(
+    recorder: DatasetRecorder, collaborators: Collaborators, work_dir: Path, progress: ProgressReport
+) -> Outcome:
+    """Run every step not already done; returns the dataset's outcome (also written to the catalog)."""
+    if work_dir.exists():
+        shutil.rmtree(work_dir)  # left by an attempt whose worker was killed: never trusted
+    work_dir.mkdir(parents=True)
+    try:
+        identity = recorder.identity()
+        recorder.started()
+        original = store_original(recorder, collaborators.blobs, identity, work_dir, progress)
+        if not validate(recorder, collaborators.validate, original, identity, progress):
+            return Outcome.VALIDATION_FAILURE
+        return label_and_convert(recorder, collaborators, identity, original, work_dir, progress)
+    except PipelineError as error:
+        recorder.pipeline_failure(str(error))
+        return Outcome.PIPELINE_FAILURE
+    finally:
+        shutil.rmtree(work_dir, ignore_errors=True)
+
+
+# ---- upload ----------------------------------------------------------------------------------------
+
+
+def store_original(
+    recorder: DatasetRecorder, blobs: BlobStore, identity: VersionIdentity, work_dir: Path, progress: ProgressReport
+) -> Path:
+    """The original as a local file, storing it first if only its source is known (upload by URL)."""
+    progress("upload", 0.0)
+    raw = recorder.artifacts().get(ArtifactType.RAW_H5AD)
+    if not _present(raw, blobs):
+        if not identity.source_uri:
+            recorder.upload(UploadStatus.FAILED)
+            raise PipelineError("no file was uploaded for this dataset version")
+        recorder.upload(UploadStatus.UPLOADING)
+        downloaded = fetch_source(identity.source_uri, work_dir / "download.h5ad")
+        info = blobs.put_file(downloaded)
+        recorder.artifact(ArtifactType.RAW_H5AD, ConversionStatus.CONVERTED, sha256=info.sha256, size=info.size)
+        raw = ArtifactState(ArtifactType.RAW_H5AD, ConversionStatus.CONVERTED, info.sha256, info.size)
+    recorder.upload(UploadStatus.UPLOADED)
+    assert raw is not None and raw.sha256 is not None
+    path = local_copy(blobs, raw.sha256, work_dir / "original.h5ad")
+    progress("upload", 1.0)
+    return path
+
+
+def fetch_source(uri: str, destination: Path) -> Path:
+    parts = urllib.parse.urlsplit(uri)
+    try:
+        if parts.scheme in {"", "file"}:
+            shutil.copyfile(urllib.parse.unquote(parts.path) if parts.scheme else uri, destination)
+        elif parts.scheme in {"http", "https"}:
+            import httpx
+
+            with httpx.stream("GET", uri, follow_redirects=True, timeout=60) as response:
+                response.raise_for_status()
+                with open(destination, "wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        out.write(chunk)
+        else:
+            raise PipelineError(f"cannot fetch {uri!r}: only http(s) and file URLs are supported")
+    except (OSError, ValueError) as error:
+        raise PipelineError(f"could not fetch the file from {uri}: {error}") from error
+    except Exception as error:
+        if isinstance(error, PipelineError):
+            raise
+        raise PipelineError(f"could not fetch the file from {uri}: {error}") from error
+    return destination
+
+
+def local_copy(blobs: BlobStore, sha256: str, destination: Path) -> Path:
+    """Read in place from a local store; copy from an object store."""
+    return blobs.local_path(sha256) or blobs.fetch_to(sha256, destination)
+
+
+def _present(artifact: ArtifactState | None, blobs: BlobStore) -> bool:
+    return (
+        artifact is not None
+        and artifact.status == ConversionStatus.CONVERTED
+        and artifact.sha256 is not None
+        and blobs.exists(artifact.sha256)
+    )
+
+
+# ---- validate --------------------------------------------------------------------------------------
+
+
+def unreadable_reason(path: Path) -> str | None:
+    """Why the file cannot be an .h5ad at all (not HDF5, truncated), in the curator's words; else None."""
+    try:
+        if not h5py.is_hdf5(path):
+            return "The file is not an HDF5 file, so it cannot be an AnnData .h5ad file. Upload an .h5ad file."
+        with h5py.File(path, "r") as handle:
+            list(handle.keys())
+    except OSError as error:
+        return f"The file could not be read as HDF5; it may be truncated or damaged ({error}). Upload it again."
+    return None
+
+
+def validate(
+    recorder: DatasetRecorder,
+    validator: Callable[[Path], Report],
+    original: Path,
+    identity: VersionIdentity,
+    progress: ProgressReport,
+) -> bool:
+    progress("validate", 0.0)
+    if identity.validation_status == "VALID":
+        progress("validate", 1.0)
+        return True  # an earlier attempt validated this very file (the raw blob cannot change)
+    recorder.validating()
+    problem = unreadable_reason(original)
+    if problem is not None:
+        recorder.invalid([{"code": "unreadable_file", "message": problem}], [])
+        return False
+    try:
+        report = validator(original)
+    except Exception as error:
+        log.exception("validator failed on %s", identity.dataset_version_id)
+        raise PipelineError(f"the validator stopped with an error: {type(error).__name__}: {error}") from error
+    messages = report.to_dict()
+    errors, warnings = list(messages.get("errors", [])), list(messages.get("warnings", []))
+    if not report.valid:
+        recorder.invalid(errors, warnings)
+        return False
+    recorder.valid(warnings)
+    progress("validate", 1.0)
+    return True
+
+
+# ---- label and convert -----------------------------------------------------------------------------
+
+
+def conversion_context(collaborators: Collaborators, identity: VersionIdentity) -> dict[str, Any]:
+    return {
+        "dataset_version_id": identity.dataset_version_id,
+        "dataset_id": identity.dataset_id,
+        "collection_id": identity.collection_id,
+        "collection_version_id": identity.collection_version_id,
+        "public_url": collaborators.public_url,
+        "portal_name": collaborators.portal_name,
+        "doi": identity.doi,
+        **collaborators.context_overrides,
+    }
+
+
+def label_and_convert(
+    recorder: DatasetRecorder,
+    collaborators: Collaborators,
+    identity: VersionIdentity,
+    original: Path,
+    work_dir: Path,
+    progress: ProgressReport,
+) -> Outcome:
+    progress("label", 0.0)
+    try:
+        metadata = collaborators.extract_metadata(original)
+    except Exception as error:
+        raise PipelineError(f"extracting the dataset metadata failed: {type(error).__name__}: {error}") from error
+    recorder.metadata(_plain(metadata))
+    progress("label", 0.3)
+
+    context = conversion_context(collaborators, identity)
+    blobs = collaborators.blobs
+    existing = recorder.artifacts()
+    inputs: dict[str, Path] = {ArtifactType.RAW_H5AD: original}
+    statuses: dict[str, str] = {}
+
+    def run(specs: list[ConverterSpec], step: str) -> None:
+        todo: list[ConversionTask] = []
+        for spec in specs:
+            done = existing.get(spec.artifact_type)
+            if _present(done, blobs) or (done is not None and done.status == ConversionStatus.SKIPPED):
+                statuses[spec.artifact_type] = done.status  # type: ignore[union-attr]
+                continue
+            if spec.input_artifact not in inputs:
+                statuses[spec.artifact_type] = ConversionStatus.FAILED
+                recorder.artifact(
+                    spec.artifact_type, ConversionStatus.FAILED, message=f"its input {spec.input_artifact} is missing"
+                )
+                continue
+            recorder.artifact(spec.artifact_type, ConversionStatus.CONVERTING)
+            dest = work_dir / "out" / f"{identity.dataset_version_id}.{spec.extension}"
+            todo.append(ConversionTask(spec.artifact_type, inputs[spec.input_artifact], dest, context))
+        total = max(1, len(todo))
+        finished = 0
+
+        def on_done(outcome: ConversionOutcome) -> None:
+            nonlocal finished
+            spec = next(s for s in specs if s.artifact_type == outcome.artifact_type)
+            statuses[spec.artifact_type] = record_outcome(recorder, blobs, spec, outcome)
+            finished += 1
+            progress(step, finished / total)
+
+        collaborators.run_conversions(todo, parallelism=collaborators.parallelism, on_done=on_done)
+
+    first = [s for s in collaborators.converters if s.input_artifact == ArtifactType.RAW_H5AD]
+    rest = [s for s in collaborators.converters if s.input_artifact != ArtifactType.RAW_H5AD]
+    run(first, "label")
+    labelled = recorder.artifacts().get(ArtifactType.H5AD)
+    if _present(labelled, blobs):
+        assert labelled is not None and labelled.sha256 is not None
+        inputs[ArtifactType.H5AD] = local_copy(blobs, labelled.sha256, work_dir / "labelled.h5ad")
+    progress("convert", 0.0)
+    run(rest, "convert")
+
+    if not conversions_succeeded(statuses):
+        artifacts = recorder.artifacts()
+        reasons = "; ".join(
+            f"{t}: {getattr(artifacts.get(t), 'message', None) or 'failed'}" for t in failed_conversions(statuses)
+        )
+        recorder.pipeline_failure(f"the labelled h5ad could not be made ({reasons or 'no converter ran'})")
+        return Outcome.PIPELINE_FAILURE
+    recorder.succeeded()
+    progress("convert", 1.0)
+    return Outcome.SUCCESS
+
+
+def record_outcome(recorder: DatasetRecorder, blobs: BlobStore, spec: ConverterSpec, outcome: ConversionOutcome) -> str:
+    if outcome.status == ConversionStatus.CONVERTED:
+        if not outcome.dest.exists():
+            message = f"the {spec.artifact_type} converter reported success but wrote no file"
+            recorder.artifact(spec.artifact_type, ConversionStatus.FAILED, message=message)
+            return ConversionStatus.FAILED
+        info = blobs.put_file(outcome.dest)
+        recorder.artifact(
+            spec.artifact_type,
+            ConversionStatus.CONVERTED,
+            sha256=info.sha256,
+            size=info.size,
+            format_version=spec.format_version,
+        )
+        return ConversionStatus.CONVERTED
+    if outcome.status == ConversionStatus.SKIPPED:
+        recorder.artifact(spec.artifact_type, ConversionStatus.SKIPPED, message=outcome.reason)
+        return ConversionStatus.SKIPPED
+    log.warning("conversion %s failed: %s", spec.artifact_type, outcome.reason)
+    recorder.artifact(spec.artifact_type, ConversionStatus.FAILED, message=outcome.reason)
+    return ConversionStatus.FAILED
+
+
+def _plain(metadata: Any) -> dict[str, Any]:
+    if hasattr(metadata, "to_dict"):
+        return metadata.to_dict()
+    if isinstance(metadata, dict):
+        return metadata
+    return asdict(metadata)
