@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REF_VENV := .venv-ref
 export CELLPORTAL_REFERENCE_PYTHON ?= $(abspath $(REF_VENV))/bin/python
 
-.PHONY: demo test lint format install install-ref system-deps clean bench
+.PHONY: demo test lint format install install-ref system-deps clean bench frontend
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,7 +17,15 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/cellportal reference fetch
 	touch $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed frontend
+
+# The browser code (frontend/, npm + esbuild) is built into the package's static folder, not committed.
+FRONTEND_BUNDLE := src/cellportal/web/static/explorer/explorer.js
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+$(FRONTEND_BUNDLE): frontend/node_modules/.package-lock.json frontend/build.mjs $(wildcard frontend/src/*/*)
+	cd frontend && npm run build
+frontend: $(FRONTEND_BUNDLE)
 
 # The reference validator (cellxgene-schema) pins old anndata/numpy, so it lives in its own venv and
 # is driven by subprocess from the conformance tests and the benchmarks.
@@ -32,10 +40,10 @@ install-ref: $(REF_VENV)/.installed
 system-deps:
 	bash scripts/system-deps.sh
 
-demo: install
+demo: install frontend
 	$(BIN)/cellportal demo --serve
 
-test: install install-ref system-deps
+test: install install-ref system-deps frontend
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest -n 2 tests
 
