@@ -1,0 +1,116 @@
+// The embedding scatterplot, drawn by regl-scatterplot (WebGL): pan and zoom with the mouse, lasso with
+// shift-drag or in lasso mode. Colours come in as per-cell category codes (z) or values in [0, 1] (w).
+import createScatterplot from "regl-scatterplot";
+import { BACKGROUND, continuousRamp } from "./colors.js";
+
+// Fewer, larger, opaque points for small datasets; many small translucent ones for large ones, so that
+// dense regions of a million cells still show their structure.
+export function pointStyle(nCells) {
+  const decades = Math.log10(Math.max(nCells, 10));
+  const size = Math.min(6, Math.max(1, 2 + (4 * (6 - decades)) / 3));
+  const opacity = Math.min(1, Math.max(0.3, 1 - 0.2 * (decades - 3)));
+  return { size, opacity };
+}
+
+export class Plot {
+  constructor(canvas, nCells, { onLasso }) {
+    this.nCells = nCells;
+    this.style = pointStyle(nCells);
+    this.sizeFactor = 1;
+    this.ramp = continuousRamp();
+    this.scatterplot = createScatterplot({
+      canvas,
+      width: "auto",
+      height: "auto",
+      backgroundColor: BACKGROUND,
+      pointSize: this.style.size * window.devicePixelRatio,
+      opacity: this.style.opacity,
+      pointColor: "#4a6fa5",
+      pointColorActive: "#e6007e",
+      pointSizeSelected: 1,
+      pointOutlineWidth: 1,
+      lassoColor: "#e6007e",
+      lassoMinDelay: 8,
+      lassoMinDist: 2,
+      deselectOnDblClick: false,
+      deselectOnEscape: false,
+      performanceMode: nCells > 1_500_000,
+    });
+    this.scatterplot.subscribe("lassoEnd", ({ coordinates }) => onLasso(coordinates.flat()));
+    this.x = null;
+    this.y = null;
+    this.z = new Float32Array(nCells);
+    this.w = new Float32Array(nCells);
+    this.spatialIndex = undefined;
+  }
+
+  async setPositions({ x, y }) {
+    this.x = x;
+    this.y = y;
+    this.spatialIndex = undefined;
+    await this.redraw();
+    this.spatialIndex = this.scatterplot.get("spatialIndex");
+  }
+
+  async redraw() {
+    await this.scatterplot.draw(
+      { x: this.x, y: this.y, z: this.z, w: this.w },
+      { zDataType: "categorical", wDataType: "continuous", spatialIndex: this.spatialIndex, preventFilterReset: true },
+    );
+  }
+
+  async colorUniform() {
+    await this.scatterplot.set({ colorBy: null, pointColor: "#4a6fa5" });
+  }
+
+  async colorByCategory(codes, colors) {
+    for (let i = 0; i < codes.length; i++) this.z[i] = codes[i];
+    await this.scatterplot.set({ colorBy: "valueA", pointColor: colors });
+    await this.redraw();
+  }
+
+  // Values scaled into [0, 1] between lo and hi; missing values take the bottom of the ramp.
+  async colorByValues(values, lo, hi) {
+    const span = hi > lo ? hi - lo : 1;
+    for (let i = 0; i < values.length; i++) {
+      const v = (values[i] - lo) / span;
+      this.w[i] = Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
+    }
+    await this.scatterplot.set({ colorBy: "valueB", pointColor: this.ramp });
+    await this.redraw();
+  }
+
+  // Shows only the cells whose mask is 1 (null shows all).
+  async show(mask) {
+    if (!mask) {
+      await this.scatterplot.unfilter({ preventEvent: true });
+      return;
+    }
+    const visible = [];
+    for (let i = 0; i < mask.length; i++) if (mask[i]) visible.push(i);
+    await this.scatterplot.filter(visible, { preventEvent: true });
+  }
+
+  highlight(mask) {
+    if (!mask) {
+      this.scatterplot.deselect({ preventEvent: true });
+      return;
+    }
+    const selected = [];
+    for (let i = 0; i < mask.length; i++) if (mask[i]) selected.push(i);
+    this.scatterplot.select(selected, { preventEvent: true });
+  }
+
+  setMode(mode) {
+    this.scatterplot.set({ mouseMode: mode });
+  }
+
+  setSizeFactor(factor) {
+    this.sizeFactor = factor;
+    this.scatterplot.set({ pointSize: this.style.size * factor * window.devicePixelRatio });
+  }
+
+  resetView() {
+    this.scatterplot.reset();
+  }
+}
