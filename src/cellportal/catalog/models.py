@@ -19,12 +19,14 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -105,6 +107,17 @@ class Collection(Base):
 
 class CollectionVersion(Base):
     __tablename__ = "collection_versions"
+    # At most one open (unpublished) version per collection, enforced by the database too, so two
+    # concurrent "start a revision" calls on PostgreSQL cannot both succeed.
+    __table_args__ = (
+        Index(
+            "uq_collection_versions_one_open",
+            "collection_id",
+            unique=True,
+            sqlite_where=text("published_at IS NULL"),
+            postgresql_where=text("published_at IS NULL"),
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     collection_id: Mapped[str] = mapped_column(ForeignKey("collections.id"), index=True)
@@ -231,7 +244,10 @@ class Job(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     kind: Mapped[str] = mapped_column(String(64))  # e.g. "dataset.process"
-    dataset_version_id: Mapped[str | None] = mapped_column(ForeignKey("dataset_versions.id"), index=True)
+    # SET NULL: deleting an unpublished dataset version (removed, superseded, cancelled) keeps the job's history.
+    dataset_version_id: Mapped[str | None] = mapped_column(
+        ForeignKey("dataset_versions.id", ondelete="SET NULL"), index=True
+    )
     state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED, index=True)
     step: Mapped[str | None] = mapped_column(String(64))
     progress: Mapped[float] = mapped_column(Float, default=0.0)
