@@ -29,7 +29,7 @@ import h5py
 from cellportal.catalog.statuses import ArtifactType, ConversionStatus, UploadStatus
 from cellportal.jobs.conversions import ConversionOutcome, ConversionTask, run_conversions
 from cellportal.jobs.recorder import ArtifactState, DatasetRecorder, VersionIdentity
-from cellportal.jobs.rules import conversions_succeeded, failed_conversions
+from cellportal.jobs.rules import conversions_succeeded
 from cellportal.storage import BlobStore
 
 log = logging.getLogger(__name__)
@@ -295,19 +295,15 @@ def label_and_convert(
     rest = [s for s in collaborators.converters if s.input_artifact != ArtifactType.RAW_H5AD]
     run(first, "label")
     labelled = recorder.artifacts().get(ArtifactType.H5AD)
-    if _present(labelled, blobs):
-        assert labelled is not None and labelled.sha256 is not None
-        inputs[ArtifactType.H5AD] = local_copy(blobs, labelled.sha256, work_dir / "labelled.h5ad")
+    if not conversions_succeeded(statuses) or not _present(labelled, blobs):
+        reason = getattr(labelled, "message", None) or "no converter made it"
+        # Every other format is made from the labelled file: without it there is nothing to convert.
+        recorder.pipeline_failure(f"the labelled h5ad could not be made: {reason}")
+        return Outcome.PIPELINE_FAILURE
+    assert labelled is not None and labelled.sha256 is not None
+    inputs[ArtifactType.H5AD] = local_copy(blobs, labelled.sha256, work_dir / "labelled.h5ad")
     progress("convert", 0.0)
     run(rest, "convert")
-
-    if not conversions_succeeded(statuses):
-        artifacts = recorder.artifacts()
-        reasons = "; ".join(
-            f"{t}: {getattr(artifacts.get(t), 'message', None) or 'failed'}" for t in failed_conversions(statuses)
-        )
-        recorder.pipeline_failure(f"the labelled h5ad could not be made ({reasons or 'no converter ran'})")
-        return Outcome.PIPELINE_FAILURE
     recorder.succeeded()
     progress("convert", 1.0)
     return Outcome.SUCCESS

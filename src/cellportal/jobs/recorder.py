@@ -13,9 +13,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from cellportal.catalog import service
 from cellportal.catalog.db import transaction
 from cellportal.catalog.models import Artifact, CollectionVersion, CollectionVersionDataset, DatasetVersion
-from cellportal.catalog.statuses import ConversionStatus, ProcessingStatus, UploadStatus, ValidationStatus
+from cellportal.catalog.statuses import ProcessingStatus, UploadStatus, ValidationStatus
 
 
 @dataclass(frozen=True)
@@ -91,71 +92,62 @@ class DatasetRecorder:
         format_version: str | None = None,
     ) -> None:
         with transaction(self._sessions) as session:
-            row = session.scalars(
-                select(Artifact).where(
-                    Artifact.dataset_version_id == self.dataset_version_id, Artifact.type == artifact_type
-                )
-            ).first()
-            if row is None:
-                row = Artifact(dataset_version_id=self.dataset_version_id, type=artifact_type)
-                session.add(row)
-            row.status = status
-            row.sha256 = sha256
-            row.size = size
-            row.status_message = message
-            row.format_version = format_version
+            service.record_artifact(
+                session,
+                dataset_version_id=self.dataset_version_id,
+                type=artifact_type,
+                status=status,
+                sha256=sha256,
+                size=size,
+                message=message,
+                format_version=format_version,
+            )
 
-    def _update(self, **values: Any) -> None:
+    def _status(self, **values: Any) -> None:
         with transaction(self._sessions) as session:
-            version = self._version(session)
-            for name, value in values.items():
-                setattr(version, name, value)
+            service.set_dataset_status(session, dataset_version_id=self.dataset_version_id, **values)
 
     def started(self) -> None:
-        self._update(processing_status=ProcessingStatus.PENDING, failure_reason=None)
+        self._status(processing_status=ProcessingStatus.PENDING)
 
     def upload(self, status: UploadStatus) -> None:
-        self._update(upload_status=status)
+        self._status(upload_status=status)
 
     def validating(self) -> None:
-        self._update(validation_status=ValidationStatus.VALIDATING)
+        self._status(validation_status=ValidationStatus.VALIDATING)
 
     def valid(self, warnings: list[Any]) -> None:
-        self._update(validation_status=ValidationStatus.VALID, validation_errors=[], validation_warnings=warnings)
+        self._status(validation_status=ValidationStatus.VALID, validation_errors=[], validation_warnings=warnings)
 
     def invalid(self, errors: list[Any], warnings: list[Any]) -> None:
         """VALIDATION_FAILURE: every message is kept for the curator."""
-        self._update(
+        self._status(
             validation_status=ValidationStatus.INVALID,
             validation_errors=errors,
             validation_warnings=warnings,
             processing_status=ProcessingStatus.FAILURE,
-            failure_reason=None,
         )
 
     def metadata(self, metadata: dict[str, Any]) -> None:
-        values: dict[str, Any] = {"dataset_metadata": metadata}
-        if metadata.get("title"):
-            values["title"] = metadata["title"]
-        if metadata.get("schema_version"):
-            values["schema_version"] = metadata["schema_version"]
-        if metadata.get("citation"):
-            values["citation"] = metadata["citation"]
-        self._update(**values)
+        with transaction(self._sessions) as session:
+            service.set_dataset_metadata(
+                session,
+                dataset_version_id=self.dataset_version_id,
+                metadata=metadata,
+                citation=metadata.get("citation"),
+            )
 
     def succeeded(self) -> None:
-        self._update(processing_status=ProcessingStatus.SUCCESS, failure_reason=None)
+        self._status(processing_status=ProcessingStatus.SUCCESS)
 
     def pipeline_failure(self, reason: str) -> None:
-        self._update(processing_status=ProcessingStatus.FAILURE, failure_reason=reason)
+        self._status(processing_status=ProcessingStatus.FAILURE, failure_reason=reason)
 
     def pipeline_failure_in(self, session: Session, reason: str) -> None:
         """The same, inside the caller's transaction (the reaper fails the job and its dataset together)."""
-        version = session.get(DatasetVersion, self.dataset_version_id)
-        if version is not None:
-            version.processing_status = ProcessingStatus.FAILURE
-            version.failure_reason = reason
-
-    def mark_converting(self, artifact_types: list[str]) -> None:
-        for artifact_type in artifact_types:
-            self.artifact(artifact_type, ConversionStatus.CONVERTING)
+        service.set_dataset_status(
+            session,
+            dataset_version_id=self.dataset_version_id,
+            processing_status=ProcessingStatus.FAILURE,
+            failure_reason=reason,
+        )

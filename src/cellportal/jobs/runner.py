@@ -46,11 +46,11 @@ def run_job(
     log.info("job %s (dataset version %s) attempt %d by %s", job_id, dataset_version_id, attempt, owner)
 
     recorder = DatasetRecorder(runtime.sessions, dataset_version_id)
-    collaborators = collaborators or default_collaborators(runtime.blobs, public_url=settings.public_url)
     work_dir = settings.work_dir / dataset_version_id / owner.rsplit(":", 1)[-1]
     with Heartbeat(runtime.sessions, job_id, owner, settings.job_heartbeat_seconds) as beat:
         progress = Progress(runtime.sessions, job_id, owner, beat.lost)
         try:
+            collaborators = collaborators or default_collaborators(runtime.blobs, public_url=settings.public_url)
             outcome = process_dataset(recorder, collaborators, work_dir, progress)
         except LeaseLost:
             log.warning("job %s was taken over by another worker; this attempt stops", job_id)

@@ -9,10 +9,10 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cellportal.catalog.models import Artifact, DatasetVersion, Job
+from cellportal.catalog import service as catalog
+from cellportal.catalog.models import Job
 from cellportal.catalog.statuses import ArtifactType, ConversionStatus, ProcessingStatus, UploadStatus
 from cellportal.config import Settings
 from cellportal.jobs import repository
@@ -32,24 +32,17 @@ def sender_for(settings: Settings) -> Sender:
     return _sender_for(settings.resolved_broker_url, settings.model_dump_json())
 
 
-def attach_original(session: Session, *, dataset_version_id: str, info: BlobInfo, filename: str | None = None) -> None:
+def attach_original(session: Session, *, dataset_version_id: str, info: BlobInfo) -> None:
     """Record a stored upload as the version's ``raw_h5ad`` artifact (upsert: uploading again replaces it)."""
-    version = session.get(DatasetVersion, dataset_version_id)
-    if version is None:
-        raise LookupError(f"dataset version {dataset_version_id} does not exist")
-    artifact = session.scalars(
-        select(Artifact).where(
-            Artifact.dataset_version_id == dataset_version_id, Artifact.type == ArtifactType.RAW_H5AD
-        )
-    ).first()
-    if artifact is None:
-        artifact = Artifact(dataset_version_id=dataset_version_id, type=ArtifactType.RAW_H5AD)
-        session.add(artifact)
-    artifact.status, artifact.sha256, artifact.size = ConversionStatus.CONVERTED, info.sha256, info.size
-    version.upload_status = UploadStatus.UPLOADED
-    if filename:
-        version.original_filename = filename
-    session.flush()
+    catalog.record_artifact(
+        session,
+        dataset_version_id=dataset_version_id,
+        type=ArtifactType.RAW_H5AD,
+        status=ConversionStatus.CONVERTED,
+        sha256=info.sha256,
+        size=info.size,
+    )
+    catalog.set_dataset_status(session, dataset_version_id=dataset_version_id, upload_status=UploadStatus.UPLOADED)
 
 
 def store_original(blobs: BlobStore, path: Path) -> BlobInfo:
@@ -60,10 +53,9 @@ def store_original(blobs: BlobStore, path: Path) -> BlobInfo:
 def queue_processing(session: Session, *, dataset_version_id: str, sender: Sender | None) -> Job:
     """Create the job row; with a sender, the message goes out after commit. ``sender=None``: the caller
     runs the job itself (``cellportal ingest`` with no live worker)."""
-    version = session.get(DatasetVersion, dataset_version_id)
-    if version is None:
-        raise LookupError(f"dataset version {dataset_version_id} does not exist")
-    version.processing_status = ProcessingStatus.PENDING
+    catalog.set_dataset_status(
+        session, dataset_version_id=dataset_version_id, processing_status=ProcessingStatus.PENDING
+    )
     job = repository.create_job(session, dataset_version_id=dataset_version_id)
     if sender is not None:
         send_after_commit(session, job.id, sender)
