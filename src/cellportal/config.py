@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = Field(default=None, description="S3 access key.")
     s3_secret_access_key: str | None = Field(default=None, description="S3 secret key.")
     s3_region: str = Field(default="us-east-1", description="S3 region.")
+    queue_name: str = Field(default="cellportal", description="Broker queue the workers consume; one per installation.")
     job_heartbeat_seconds: float = Field(default=5.0, description="How often a running job proves it is alive.")
     job_stale_seconds: float = Field(default=60.0, description="A running job silent this long is re-queued.")
     job_max_attempts: int = Field(default=3, description="Attempts before a job is marked failed.")
