@@ -1,0 +1,1 @@
+"""JSON APIs and downloads: discover (public reads), downloads (permanent file links); curation later."""

@@ -1,0 +1,62 @@
+"""The ASGI app: wiring only. Routers live in api/ (and later web/, explorer/); nothing is decided here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Literal
+
+from fastapi import FastAPI
+
+from cellportal import __version__
+from cellportal.api.discover.routes import router as discover_router
+from cellportal.api.downloads import router as downloads_router
+from cellportal.api.errors import install_error_handlers
+from cellportal.auth.principals import StaticTokens, TokenResolver
+from cellportal.config import Settings
+from cellportal.runtime import Runtime
+
+
+def create_app(
+    settings_or_runtime: Settings | Runtime,
+    *,
+    token_resolver: TokenResolver | None = None,
+    s3_downloads: Literal["redirect", "proxy"] = "redirect",
+) -> FastAPI:
+    """Build the app from settings (it then owns a Runtime) or from a Runtime the caller owns.
+
+    `token_resolver` maps a bearer token to a principal; the default knows only the optional admin token
+    (``settings.admin_token`` when that setting exists). The accounts issue passes its own.
+    `s3_downloads`: answer downloads from S3 with a presigned redirect, or stream them through the app
+    (see api/downloads.py).
+    """
+    owned = not isinstance(settings_or_runtime, Runtime)
+    runtime = settings_or_runtime if isinstance(settings_or_runtime, Runtime) else Runtime(settings_or_runtime)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned:
+            runtime.close()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="cellportal",
+        version=__version__,
+        description="Public Discover API (the read operations of the CELLxGENE Discover Curation API) "
+        "and permanent dataset downloads.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.runtime = runtime
+    app.state.s3_downloads = s3_downloads
+    app.state.token_resolver = token_resolver or StaticTokens.admin(getattr(runtime.settings, "admin_token", None))
+    install_error_handlers(app)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(discover_router)
+    app.include_router(downloads_router)
+    return app
