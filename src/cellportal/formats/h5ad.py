@@ -59,8 +59,11 @@ def find_labeller() -> Labeller | None:
 
 
 def _require_labels(path: Path) -> None:
-    with h5py.File(path, "r") as f:
-        labelled = "var" in f and "feature_name" in f["var"] and "obs" in f and "cell_type" in f["obs"]
+    try:
+        with h5py.File(path, "r") as f:
+            labelled = "var" in f and "feature_name" in f["var"] and "obs" in f and "cell_type" in f["obs"]
+    except OSError as error:
+        raise ConversionError(f"the file could not be opened as HDF5 (.h5ad): {error}") from error
     if not labelled:
         raise ConversionError(
             "the file carries no ontology labels (obs.cell_type, var.feature_name) and no labeller is installed"

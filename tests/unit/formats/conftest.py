@@ -20,7 +20,9 @@ def labelled_anndata(n_cells: int = 300, n_genes: int = 60, seed: int = 0, with_
     rng = np.random.default_rng(seed)
     counts = sp.random(n_cells, n_genes, density=0.15, format="csr", random_state=rng, dtype=np.float32)
     counts.data = np.ceil(counts.data * 20).astype(np.float32)
-    counts[0, :] = 0  # an empty cell, which every format must keep
+    keep = np.ones(n_cells, dtype=np.float32)
+    keep[0] = 0  # an empty cell, which every format must keep
+    counts = sp.csr_matrix(sp.diags(keep) @ counts)
     counts.eliminate_zeros()
     totals = np.asarray(counts.sum(axis=1)).ravel()
     scale = np.divide(1e4, totals, out=np.zeros_like(totals), where=totals > 0)
