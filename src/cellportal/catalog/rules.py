@@ -168,7 +168,13 @@ def publish_problems(datasets: Sequence[DatasetSnapshot]) -> list[str]:
         for d in datasets
         if d.processing_status != ProcessingStatus.SUCCESS
     ]
-    versions = {d.schema_version for d in datasets}
+    problems += [
+        f"dataset {d.label} has no schema version recorded; re-process it"
+        for d in datasets
+        if d.processing_status == ProcessingStatus.SUCCESS and not d.schema_version
+    ]
+    # Datasets still processing have no schema version yet; they are reported above already.
+    versions = {d.schema_version for d in datasets if d.schema_version}
     if len(versions) > 1:
         found = ", ".join(sorted(str(v) for v in versions))
         problems.append(f"its datasets use different schema versions ({found}); re-process them to one version")

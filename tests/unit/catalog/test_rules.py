@@ -171,6 +171,16 @@ def test_publishing_refuses_mixed_schema_versions() -> None:
         rules.ensure_publishable("cv", None, [snapshot("d1", schema="7.0.0"), snapshot("d2")])
 
 
+def test_a_successful_dataset_needs_a_schema_version() -> None:
+    with pytest.raises(PublishRefused, match="no schema version recorded"):
+        rules.ensure_publishable("cv", None, [snapshot("d1", schema=None)])
+
+
+def test_datasets_still_processing_do_not_count_as_a_schema_mix() -> None:
+    problems = rules.publish_problems([snapshot("d1"), snapshot("d2", status="INITIALIZED", schema=None)])
+    assert problems == ["dataset 'title of d2' (d2-v1) is INITIALIZED, not SUCCESS"]
+
+
 def test_publishing_lists_every_problem_at_once() -> None:
     problems = rules.publish_problems(
         [snapshot("d1", status="PENDING"), snapshot("d2", status="FAILURE", schema="7.0.0")]
