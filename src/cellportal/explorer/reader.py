@@ -1,0 +1,261 @@
+"""What the explorer API reads from one explorer store, on top of `ExplorerStoreReader`.
+
+The formats reader gives whole columns; the API also needs a gene as its sparse slice (no densifying on
+the server), per-gene sums over a selection of cells (DE), and the view schema. Expression is read from
+the store's two orientations: the gene-major CSC for genes and Wilcoxon, the cell-major CSR for
+selection sums. Where the store keeps an array contiguous and uncompressed in a local file it is
+memory-mapped (the page cache holds it, not this process); otherwise it is read through h5py, one
+block of rows at a time, so memory stays bounded either way.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import h5py
+import numpy as np
+
+from cellportal.explorer.de import GroupMoments
+from cellportal.formats.explorer_store import ExplorerStoreReader
+
+# Non-zeros read per block when summing a selection: bounds the temporary arrays (~25 bytes each).
+BLOCK_NNZ = 2_000_000
+# Within a block, selected rows are gathered one by one below this fraction, else the block is masked.
+GATHER_BELOW = 0.15
+
+
+@dataclass(frozen=True)
+class ObsSpec:
+    name: str
+    kind: str  # "categorical" | "continuous"
+    categories: list[str] | None = None
+    colors: list[str] | None = None
+    min: float | None = None
+    max: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name, "kind": self.kind}
+        if self.kind == "categorical":
+            out["categories"] = self.categories
+            out["colors"] = self.colors
+        else:
+            out["min"] = self.min
+            out["max"] = self.max
+        return out
+
+
+class SparseAxis:
+    """One orientation of X (`X/cell_major` or `X/gene_major`): indptr in memory, indices and data on disk."""
+
+    def __init__(self, group: h5py.Group, local_path: Path | None) -> None:
+        self.indptr: np.ndarray = group["indptr"][()].astype(np.int64, copy=False)
+        self.indices = _mapped_or_dataset(group["indices"], local_path)
+        self.data = _mapped_or_dataset(group["data"], local_path)
+        self.memory_mapped = isinstance(self.indices, np.memmap) and isinstance(self.data, np.memmap)
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def slice(self, item: int) -> tuple[np.ndarray, np.ndarray]:
+        lo, hi = int(self.indptr[item]), int(self.indptr[item + 1])
+        return self._read(lo, hi)
+
+    def _read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+        if hi <= lo:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        return np.asarray(self.indices[lo:hi]), np.asarray(self.data[lo:hi])
+
+    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and data of the given rows, concatenated (one fancy index into the memory map)."""
+        starts = self.indptr[rows]
+        lengths = self.indptr[rows + 1] - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        # Position k of row r is starts[r] + (k - first position of r in the output).
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        positions = offsets + np.arange(total, dtype=np.int64)
+        return np.asarray(self.indices[positions]), np.asarray(self.data[positions])
+
+    def masked_sums(self, mask: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per-column sum, sum of squares and non-zero count over the rows where `mask` is true."""
+        total = np.zeros(n_cols, np.float64)
+        squares = np.zeros(n_cols, np.float64)
+        nnz = np.zeros(n_cols, np.int64)
+        for start, stop in self._blocks():
+            rows = mask[start:stop]
+            chosen = int(np.count_nonzero(rows))
+            if chosen == 0:
+                continue
+            if self.memory_mapped and chosen < GATHER_BELOW * (stop - start):
+                indices, data = self.gather(np.flatnonzero(rows) + start)
+            else:
+                lo, hi = int(self.indptr[start]), int(self.indptr[stop])
+                indices, data = self._read(lo, hi)
+                if chosen < stop - start:
+                    keep = np.repeat(rows, np.diff(self.indptr[start : stop + 1]))
+                    indices, data = indices[keep], data[keep]
+            values = data.astype(np.float64)
+            total += np.bincount(indices, weights=values, minlength=n_cols)
+            squares += np.bincount(indices, weights=values * values, minlength=n_cols)
+            nnz += np.bincount(indices, minlength=n_cols)
+        return total, squares, nnz
+
+    def _blocks(self) -> list[tuple[int, int]]:
+        """Row ranges of about BLOCK_NNZ non-zeros each (a single dense row may exceed it)."""
+        bounds = np.searchsorted(self.indptr, np.arange(0, self.indptr[-1], BLOCK_NNZ), side="right") - 1
+        edges = np.unique(np.concatenate(([0], bounds, [len(self)])))
+        return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
+
+
+def _mapped_or_dataset(dataset: h5py.Dataset, local_path: Path | None) -> np.ndarray | h5py.Dataset:
+    """A read-only memory map when the dataset is stored contiguous and uncompressed in a local file."""
+    if local_path is None or dataset.chunks is not None or dataset.compression is not None:
+        return dataset
+    offset = dataset.id.get_offset()
+    if offset is None or dataset.size == 0:
+        return dataset
+    return np.memmap(local_path, dtype=dataset.dtype, mode="r", offset=offset, shape=dataset.shape)
+
+
+class ExplorerData:
+    """One open store, with the small things the API needs on every request computed once."""
+
+    def __init__(self, source: Path | BinaryIO) -> None:
+        self.store = ExplorerStoreReader(source)
+        self.n_cells = self.store.n_obs
+        self.n_genes = self.store.n_vars
+        # The formats reader keeps its h5py file private; the two sparse orientations are read through it
+        # as laid out in docs/formats.md (a public accessor there would be better, see the handover note).
+        handle: h5py.File = self.store._file
+        local_path = source if isinstance(source, Path) else None
+        self.cells = SparseAxis(handle["X/cell_major"], local_path)
+        self.genes = SparseAxis(handle["X/gene_major"], local_path)
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- schema -------------------------------------------------------------------------------------
+
+    @cached_property
+    def obs_specs(self) -> dict[str, ObsSpec]:
+        specs: dict[str, ObsSpec] = {}
+        for name in self.store.obs_column_names():
+            column = self.store.obs_column(name)
+            if column.kind == "categorical":
+                specs[name] = ObsSpec(name, "categorical", list(column.categories or []), column.colors)
+            elif column.kind == "bool":
+                specs[name] = ObsSpec(name, "categorical", ["False", "True"], None)
+            elif column.kind in ("int", "float"):
+                values = column.values.astype(np.float32, copy=False)
+                finite = values[np.isfinite(values)]
+                lo = float(finite.min()) if finite.size else 0.0
+                hi = float(finite.max()) if finite.size else 0.0
+                specs[name] = ObsSpec(name, "continuous", min=lo, max=hi)
+            # Free-text columns (a different string per cell) cannot colour a plot; they are left out.
+        return specs
+
+    @cached_property
+    def embedding_names(self) -> list[str]:
+        """obsm keys (`X_umap`, ...) of the embeddings with at least two dimensions."""
+        names = []
+        for name in self.store.embedding_names():
+            dataset = self.store._file["embeddings"][name]
+            if dataset.ndim == 2 and dataset.shape[1] >= 2:
+                names.append(f"X_{name}")
+        return names
+
+    def schema(self) -> dict[str, Any]:
+        embeddings = self.embedding_names
+        default = self.store.metadata.get("default_embedding")
+        if default not in embeddings:
+            default = "X_umap" if "X_umap" in embeddings else (embeddings[0] if embeddings else None)
+        return {
+            "n_cells": self.n_cells,
+            "n_genes": self.n_genes,
+            "embeddings": [{"name": name} for name in embeddings],
+            "default_embedding": default,
+            "obs": [spec.as_json() for spec in self.obs_specs.values()],
+            "store_format_version": self.store.format_version,
+        }
+
+    @cached_property
+    def gene_symbols(self) -> list[str]:
+        return [str(s) for s in self.store.var_names()]
+
+    @cached_property
+    def gene_ids(self) -> list[str]:
+        return [str(s) for s in self.store.var_ids()]
+
+    @cached_property
+    def gene_lookup(self) -> dict[str, int]:
+        """Upper-cased symbol or id -> var index; ids win over symbols, the first of duplicates wins."""
+        lookup: dict[str, int] = {}
+        for names in (self.gene_ids, self.gene_symbols):
+            for index, name in enumerate(names):
+                lookup.setdefault(name.upper(), index)
+        return lookup
+
+    @cached_property
+    def totals(self) -> GroupMoments:
+        stats = self.store.var_stats()
+        return GroupMoments(self.n_cells, stats.sum, stats.sum_squares, stats.nnz.astype(np.int64))
+
+    @cached_property
+    def gene_range(self) -> tuple[np.ndarray, np.ndarray]:
+        stats = self.store.var_stats()
+        return stats.min, stats.max
+
+    # --- columns ------------------------------------------------------------------------------------
+
+    def embedding(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The first two dimensions of an embedding, as float32 x and y."""
+        if name not in self.embedding_names:
+            raise KeyError(name)
+        dataset = self.store._file["embeddings"][name.removeprefix("X_")]
+        xy = dataset[:, :2].astype(np.float32, copy=False)
+        return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+
+    def obs_codes(self, name: str) -> np.ndarray:
+        """Category codes of a categorical column, missing values coded as len(categories)."""
+        spec = self.obs_specs[name]
+        if spec.kind != "categorical":
+            raise KeyError(name)
+        assert spec.categories is not None
+        raw = self.store.obs_column(name).values
+        missing = len(spec.categories)
+        code_type = np.uint8 if missing < 2**8 else np.uint16 if missing < 2**16 else np.int32
+        codes = raw.astype(np.int64)
+        codes[codes < 0] = missing
+        return codes.astype(code_type)
+
+    def obs_values(self, name: str) -> np.ndarray:
+        spec = self.obs_specs[name]
+        if spec.kind != "continuous":
+            raise KeyError(name)
+        return self.store.obs_column(name).values.astype(np.float32, copy=False)
+
+    def gene(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """One gene's non-zero cells (uint32) and values (float32), read from the gene-major CSC."""
+        if not 0 <= index < self.n_genes:
+            raise IndexError(index)
+        cells, values = self.genes.slice(index)
+        return cells.astype(np.uint32, copy=False), values.astype(np.float32, copy=False)
+
+    # --- selections ---------------------------------------------------------------------------------
+
+    def moments(self, mask: np.ndarray) -> GroupMoments:
+        """Per-gene sums over the cells where `mask` is true.
+
+        A selection of more than half of the cells is summed as its complement and taken from the totals,
+        so no selection costs more than half the matrix.
+        """
+        chosen = int(np.count_nonzero(mask))
+        if chosen > self.n_cells // 2:
+            return self.totals - self.moments(~mask)
+        total, squares, nnz = self.cells.masked_sums(mask, self.n_genes)
+        return GroupMoments(chosen, total, squares, nnz)
