@@ -24,18 +24,20 @@ class FeatureHit:
 
 def locate_features(feature_ids: Iterable[str]) -> dict[str, FeatureHit | None]:
     """For each id, the first gene table (in the reference's order) that holds it, or None."""
-    pending = {str(f) for f in feature_ids}
+    pending = np.unique(np.array([str(f) for f in feature_ids], dtype=str))
     found: dict[str, FeatureHit | None] = {}
     for organism in reference_files.supported_organisms():
-        if not pending:
+        if not len(pending):
             break
-        table = reference_files.gene_table(organism)
-        rows = table.row_index
-        hits = [f for f in pending if f in rows]
-        for feature in hits:
-            found[feature] = FeatureHit(organism, rows[feature])
-        pending.difference_update(hits)
-    for feature in pending:
+        ids, rows = reference_files.sorted_gene_ids(organism)
+        if not len(ids):
+            continue
+        positions = np.clip(np.searchsorted(ids, pending), 0, len(ids) - 1)
+        hit = ids[positions] == pending
+        for feature, row in zip(pending[hit].tolist(), rows[positions[hit]].tolist(), strict=True):
+            found[feature] = FeatureHit(organism, int(row))
+        pending = pending[~hit]
+    for feature in pending.tolist():
         found[feature] = None
     return found
 
