@@ -53,8 +53,11 @@ def convert(source: Path, dest: Path, ctx: ConversionContext) -> ConversionResul
 
 def find_labeller() -> Labeller | None:
     """`cellportal.schema.add_labels(path, out)`, once the schema package provides it."""
-    schema = importlib.import_module("cellportal.schema")
-    labeller = getattr(schema, "add_labels", None)
+    try:
+        schema = importlib.import_module("cellportal.schema")
+        labeller = getattr(schema, "add_labels", None)
+    except (ImportError, AttributeError):  # announced by the schema package but not importable yet
+        return None
     return labeller if callable(labeller) else None
 
 
