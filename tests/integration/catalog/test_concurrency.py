@@ -14,7 +14,7 @@ from cellportal.catalog.db import make_engine, make_session_factory, transaction
 from cellportal.catalog.errors import Conflict
 from cellportal.catalog.models import Artifact
 from tests.fixtures.builders import make_collection
-from tests.integration.catalog.conftest import UnitOfWork
+from tests.fixtures.database import UnitOfWork
 
 TRANSACTIONS = 25
 

@@ -12,7 +12,7 @@ from cellportal.catalog import service
 from cellportal.catalog.errors import Conflict, ImmutableVersion, InvalidState, NotFound
 from cellportal.catalog.models import Artifact, CollectionVersion, CollectionVersionDataset, DatasetVersion
 from tests.fixtures.builders import make_collection
-from tests.integration.catalog.conftest import UnitOfWork
+from tests.fixtures.database import UnitOfWork
 
 
 def _published(db: Session) -> tuple[CollectionVersion, DatasetVersion]:

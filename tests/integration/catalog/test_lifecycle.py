@@ -10,7 +10,7 @@ from cellportal.catalog import service
 from cellportal.catalog.errors import Gone, NotFound
 from cellportal.catalog.models import Collection, Dataset
 from tests.fixtures.builders import add_ready_dataset, make_collection, make_ready
-from tests.integration.catalog.conftest import UnitOfWork
+from tests.fixtures.database import UnitOfWork
 
 T0 = datetime(2026, 1, 10, 9, 0, tzinfo=UTC)
 T1 = T0 + timedelta(days=30)

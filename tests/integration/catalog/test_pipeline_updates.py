@@ -9,7 +9,7 @@ from cellportal.catalog import service
 from cellportal.catalog.errors import InvalidInput, NotFound
 from cellportal.catalog.models import Artifact, Job
 from tests.fixtures.builders import make_collection
-from tests.integration.catalog.conftest import UnitOfWork
+from tests.fixtures.database import UnitOfWork
 
 
 def _new_dataset_version_id(uow: UnitOfWork) -> str:

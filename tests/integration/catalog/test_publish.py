@@ -14,7 +14,7 @@ from cellportal.catalog import service
 from cellportal.catalog.errors import Conflict, Gone, PublishRefused
 from cellportal.catalog.models import Collection, CollectionVersion, Dataset, DatasetVersion
 from tests.fixtures.builders import add_ready_dataset, make_collection, make_ready
-from tests.integration.catalog.conftest import UnitOfWork
+from tests.fixtures.database import UnitOfWork
 
 T0 = datetime(2026, 1, 10, tzinfo=UTC)
 T1 = datetime(2026, 2, 10, tzinfo=UTC)
