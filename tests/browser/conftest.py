@@ -1,0 +1,95 @@
+"""A real server (uvicorn on a free port, in a thread) over a real catalog, blob store and a generated store,
+and Debian's Chromium driven by Playwright. Skipped with a reason where Chromium is missing (failed under CI)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from cellportal.app import create_app
+from cellportal.catalog import migrate
+from cellportal.catalog.db import transaction
+from cellportal.config import Settings
+from cellportal.explorer.routes import mount_explorer
+from cellportal.runtime import Runtime
+from tests.conftest import free_port
+from tests.unit.explorer.support import register_explorable, write_labelled_dataset, write_store
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    # WebGL without a GPU: Chromium only falls back to its software renderer when told it may.
+    "--enable-unsafe-swiftshader",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+
+
+@dataclass(frozen=True)
+class ExplorerServer:
+    base_url: str
+    dataset_id: str
+    version_id: str
+
+
+def serve(settings: Settings, n_cells: int, folder: Path) -> Iterator[ExplorerServer]:
+    """Build the data, start uvicorn in a thread, yield its address, stop it."""
+    h5ad = write_labelled_dataset(folder / "blood.h5ad", n_cells=n_cells)
+    store = write_store(h5ad, folder / "blood.explorer.h5")
+    runtime = Runtime(settings)
+    migrate.upgrade(runtime.engine)
+    with transaction(runtime.sessions) as session:
+        version = register_explorable(session, runtime.blobs, store)
+        dataset_id, version_id = version.dataset_id, version.id
+    app = create_app(runtime)
+    if not hasattr(app.state, "explorer_stores"):
+        mount_explorer(app, runtime)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the explorer test server did not start")
+        time.sleep(0.05)
+    try:
+        yield ExplorerServer(f"http://127.0.0.1:{port}", dataset_id, version_id)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        runtime.close()
+
+
+@pytest.fixture(scope="session")
+def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExplorerServer]:
+    folder = tmp_path_factory.mktemp("explorer-server")
+    settings = Settings(data_dir=folder / "data", public_url="http://127.0.0.1")
+    yield from serve(settings, n_cells=4000, folder=folder)
+
+
+@pytest.fixture(scope="session")
+def browser(chromium_path: str) -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS
