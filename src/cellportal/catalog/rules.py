@@ -120,6 +120,25 @@ def ensure_can_withdraw(collection_id: str, published_version_id: str | None, re
         raise InvalidInput("withdrawing a collection needs a reason; it is shown at its permanent links.")
 
 
+def ensure_can_withdraw_dataset(
+    dataset_id: str, published: bool, open_version_id: str | None, datasets_left: int, reason: str
+) -> None:
+    """Withdrawing one dataset publishes a revision without it, so that revision must be possible."""
+    if not published:
+        raise InvalidState(f"dataset {dataset_id} was never published; remove it from its private collection instead.")
+    if open_version_id is not None:
+        raise Conflict(
+            f"the collection of dataset {dataset_id} has an open revision ({open_version_id}); "
+            "remove the dataset there and publish it, or cancel it first."
+        )
+    if datasets_left == 0:
+        raise InvalidState(
+            f"dataset {dataset_id} is the only dataset of its collection; withdraw the collection instead."
+        )
+    if not reason.strip():
+        raise InvalidInput("withdrawing a dataset needs a reason; it is shown at its permanent links.")
+
+
 # --- datasets inside a version ---------------------------------------------------------------------------
 
 

@@ -56,6 +56,7 @@ __all__ = [
     "unpublished_collections",
     "update_collection_metadata",
     "withdraw_collection",
+    "withdraw_dataset",
 ]
 
 
@@ -197,6 +198,29 @@ def withdraw_collection(
             dataset.tombstone_reason = rules.withdrawal_reason(collection.id, reason.strip())
     session.flush()
     return collection
+
+
+def withdraw_dataset(session: Session, *, dataset_id: str, reason: str, now: datetime | None = None) -> Dataset:
+    """Withdraw one published dataset: a revision without it is published at once, leaving its tombstone."""
+    now = now or utcnow()
+    dataset = repo.get_dataset(session, dataset_id)
+    collection = repo.get_collection(session, dataset.collection_id, lock=True)
+    _ensure_dataset_alive(session, dataset)
+    open_ids = repo.unpublished_version_ids(session, collection.id)
+    published = collection.published_version
+    rules.ensure_can_withdraw_dataset(
+        dataset.id,
+        dataset.published_version_id is not None,
+        open_ids[0] if open_ids else None,
+        len(published.dataset_links) - 1 if published is not None else 0,
+        reason,
+    )
+    revision = start_revision(session, collection_id=collection.id)
+    remove_dataset(session, collection_version_id=revision.id, dataset_id=dataset.id)
+    publish(session, collection_version_id=revision.id, now=now)
+    dataset.tombstone_reason = reason.strip()
+    session.flush()
+    return dataset
 
 
 # --- datasets inside an unpublished collection version ---------------------------------------------------

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cellportal.catalog import service
-from cellportal.catalog.errors import Gone, NotFound
+from cellportal.catalog.errors import Gone, InvalidState, NotFound
 from cellportal.catalog.models import Collection, Dataset
 from tests.fixtures.builders import add_ready_dataset, make_collection, make_ready
 from tests.fixtures.database import UnitOfWork
@@ -172,3 +172,23 @@ def test_published_collections_are_listed_most_recently_changed_first(uow: UnitO
         )
         service.publish(db, collection_version_id=revision.id, now=T2)
         assert [v.id for v in service.published_collections(db)] == [revision.id, new.id]
+
+
+def test_withdrawing_one_dataset_publishes_a_revision_without_it(uow: UnitOfWork) -> None:
+    with uow() as db:
+        v1 = make_collection(db, now=T0)
+        withdrawn, kept = v1.dataset_versions
+        ids = (v1.collection_id, v1.id, withdrawn.dataset_id, withdrawn.id, kept.dataset_id)
+    collection_id, v1_id, withdrawn_dataset, withdrawn_version, kept_dataset = ids
+    with uow() as db:
+        service.withdraw_dataset(db, dataset_id=withdrawn_dataset, reason="donor consent withdrawn", now=T1)
+    with uow() as db:
+        collection, latest = service.resolve_collection(db, collection_id)
+        assert latest.id != v1_id and [dv.dataset_id for dv in latest.dataset_versions] == [kept_dataset]
+        assert collection.revised_at == T1
+        for gone_id in (withdrawn_dataset, withdrawn_version):
+            with pytest.raises(Gone) as caught:
+                service.resolve_dataset(db, gone_id)
+            assert caught.value.reason == "donor consent withdrawn" and caught.value.tombstoned_at == T1
+        with pytest.raises(InvalidState, match="withdraw the collection instead"):
+            service.withdraw_dataset(db, dataset_id=kept_dataset, reason="no")

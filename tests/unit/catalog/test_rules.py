@@ -260,3 +260,15 @@ def test_collection_fields() -> None:
         rules.check_collection_fields("  ", None)
     with pytest.raises(InvalidInput, match="not an email"):
         rules.check_collection_fields(None, "ada at example")
+
+
+def test_withdrawing_one_dataset_needs_a_publishable_revision_without_it() -> None:
+    rules.ensure_can_withdraw_dataset("d1", True, None, 1, "consent withdrawn")
+    with pytest.raises(InvalidState, match="never published"):
+        rules.ensure_can_withdraw_dataset("d1", False, None, 1, "consent withdrawn")
+    with pytest.raises(Conflict, match="open revision \\(v2\\)"):
+        rules.ensure_can_withdraw_dataset("d1", True, "v2", 1, "consent withdrawn")
+    with pytest.raises(InvalidState, match="withdraw the collection instead"):
+        rules.ensure_can_withdraw_dataset("d1", True, None, 0, "consent withdrawn")
+    with pytest.raises(InvalidInput, match="needs a reason"):
+        rules.ensure_can_withdraw_dataset("d1", True, None, 1, " ")
