@@ -7,7 +7,8 @@ SQLite ignores it because ``BEGIN IMMEDIATE`` (catalog/db.py) already serialises
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.interfaces import LoaderOption
 
 from cellportal.catalog.errors import NotFound
 from cellportal.catalog.models import (
@@ -18,6 +19,17 @@ from cellportal.catalog.models import (
     Dataset,
     DatasetVersion,
 )
+
+
+def _with_datasets() -> list[LoaderOption]:
+    """Listings show each version's datasets and files: load them in a few queries, not one per row."""
+    links = selectinload(CollectionVersion.dataset_links)
+    dataset_version = links.selectinload(CollectionVersionDataset.dataset_version)
+    return [
+        selectinload(CollectionVersion.collection),
+        dataset_version.selectinload(DatasetVersion.artifacts),
+        dataset_version.selectinload(DatasetVersion.dataset),
+    ]
 
 
 def get_collection(session: Session, collection_id: str, *, lock: bool = False) -> Collection:
@@ -84,6 +96,7 @@ def published_collection_versions(session: Session) -> list[CollectionVersion]:
         .join(Collection, Collection.published_version_id == CollectionVersion.id)
         .where(Collection.tombstoned_at.is_(None))
         .order_by(func.coalesce(Collection.revised_at, Collection.originally_published_at).desc(), Collection.id)
+        .options(*_with_datasets())
     )
     return list(session.scalars(query))
 
@@ -93,6 +106,7 @@ def published_versions_of_collection(session: Session, collection_id: str) -> li
         select(CollectionVersion)
         .where(CollectionVersion.collection_id == collection_id, CollectionVersion.published_at.is_not(None))
         .order_by(CollectionVersion.published_at, CollectionVersion.created_at)
+        .options(*_with_datasets())
     )
     return list(session.scalars(query))
 
@@ -104,6 +118,7 @@ def published_dataset_versions(session: Session, collection_id: str | None = Non
         .join(Dataset, Dataset.published_version_id == DatasetVersion.id)
         .join(Collection, Collection.id == Dataset.collection_id)
         .where(Dataset.tombstoned_at.is_(None), Collection.tombstoned_at.is_(None))
+        .options(selectinload(DatasetVersion.artifacts), selectinload(DatasetVersion.dataset))
     )
     if collection_id is not None:
         query = query.where(Dataset.collection_id == collection_id)
@@ -125,6 +140,7 @@ def unpublished_collection_versions(session: Session, owner_id: str | None = Non
         select(CollectionVersion)
         .join(Collection, Collection.id == CollectionVersion.collection_id)
         .where(CollectionVersion.published_at.is_(None), Collection.tombstoned_at.is_(None))
+        .options(*_with_datasets())
     )
     if owner_id is not None:
         query = query.where(Collection.owner_id == owner_id)

@@ -75,6 +75,7 @@ def create_collection(
     consortia: Sequence[str] = (),
     doi: str | None = None,
     curator_name: str | None = None,
+    publisher_metadata: Mapping[str, Any] | None = None,
 ) -> CollectionVersion:
     """A new private collection: its canonical row and its first, unpublished version."""
     rules.check_collection_fields(name, contact_email)
@@ -88,6 +89,7 @@ def create_collection(
         links=rules.normalize_links(links, doi),
         consortia=list(consortia),
         curator_name=curator_name,
+        publisher_metadata=dict(publisher_metadata) if publisher_metadata is not None else None,
     )
     session.add_all([collection, version])
     session.flush()
@@ -106,6 +108,7 @@ def update_collection_metadata(
     consortia: Sequence[str] | None = None,
     doi: str | None = None,
     curator_name: str | None = None,
+    publisher_metadata: Mapping[str, Any] | None = None,
 ) -> CollectionVersion:
     """Change the metadata of an unpublished version; None leaves a field as it is, ``doi=""`` removes the DOI."""
     version = repo.get_collection_version(session, collection_version_id)
@@ -118,6 +121,7 @@ def update_collection_metadata(
         "contact_email": contact_email.strip() if contact_email is not None else None,
         "consortia": list(consortia) if consortia is not None else None,
         "curator_name": curator_name,
+        "publisher_metadata": dict(publisher_metadata) if publisher_metadata is not None else None,
     }
     for field, value in changes.items():
         if value is not None:

@@ -115,12 +115,16 @@ def test_a_revision_that_changes_only_metadata_keeps_revised_at(uow: UnitOfWork)
     with uow() as db:
         v1 = make_collection(db, now=T0)
         v2 = service.start_revision(db, collection_id=v1.collection_id)
-        service.update_collection_metadata(db, collection_version_id=v2.id, name="A better name", doi="")
+        service.update_collection_metadata(
+            db, collection_version_id=v2.id, name="A better name", doi="", publisher_metadata={"journal": "Cell"}
+        )
         service.publish(db, collection_version_id=v2.id, now=T1)
         collection_id = v1.collection_id
     with uow() as db:
         collection, latest = service.resolve_collection(db, collection_id)
-        assert latest.name == "A better name" and latest.doi is None
+        assert (
+            latest.name == "A better name" and latest.doi is None and latest.publisher_metadata == {"journal": "Cell"}
+        )
         assert collection.revised_at is None and latest.published_at == T1
         _, first = service.resolve_collection(db, v1.id)
         assert first.name == "A lung atlas" and first.doi == "https://doi.org/10.1000/cellportal.test"
