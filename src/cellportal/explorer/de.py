@@ -93,34 +93,51 @@ def benjamini_hochberg(p: np.ndarray, n_tests: int | None = None) -> np.ndarray:
 
 
 def rank_sum_test(nonzero_a: np.ndarray, n_a: int, nonzero_b: np.ndarray, n_b: int) -> tuple[float, float]:
-    """Two-sided Wilcoxon rank-sum (Mann-Whitney U) test of one gene, normal approximation with tie and
-    continuity corrections, as scipy.stats.mannwhitneyu(method="asymptotic").
+    """Two-sided Wilcoxon rank-sum (Mann-Whitney U) test of one gene; see `rank_sum_tests`."""
+    u, p = rank_sum_tests([(nonzero_a, nonzero_b)], n_a, n_b)
+    return float(u[0]), float(p[0])
 
-    `nonzero_a` holds group a's non-zero values (its other n_a - len(nonzero_a) cells are 0); the zeros are
-    one block of ties and are never materialised. Returns (U of group a, p).
+
+def rank_sum_tests(genes: list[tuple[np.ndarray, np.ndarray]], n_a: int, n_b: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided Wilcoxon rank-sum (Mann-Whitney U) tests of several genes at once, normal approximation
+    with tie and continuity corrections, as scipy.stats.mannwhitneyu(method="asymptotic").
+
+    Each gene is given as (group a's non-zero values, group b's non-zero values); the other cells of each
+    group are zeros, ranked as one block of ties and never materialised. All genes are ranked in one sort.
+    Returns (U of group a, p) per gene.
     """
-    zeros_a, zeros_b = n_a - len(nonzero_a), n_b - len(nonzero_b)
+    k = len(genes)
     n = n_a + n_b
+    nnz_a = np.array([len(a) for a, _ in genes], dtype=np.int64)
+    nnz_b = np.array([len(b) for _, b in genes], dtype=np.int64)
+    zeros_a, zeros_b = n_a - nnz_a, n_b - nnz_b
     zeros = zeros_a + zeros_b
-    values = np.concatenate([nonzero_a, nonzero_b]).astype(np.float64, copy=False)
-    in_a = np.zeros(len(values), dtype=bool)
-    in_a[: len(nonzero_a)] = True
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    # Average ranks among the non-zero values, then shift past the zero block those above zero.
-    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-    tie_sizes = np.diff(np.r_[starts, len(sorted_values)])
-    average = starts + (tie_sizes + 1) / 2.0
-    ranks_sorted = np.repeat(average, tie_sizes)
-    ranks_sorted += np.where(sorted_values > 0, zeros, 0)
-    negatives = int(np.count_nonzero(sorted_values < 0))
+    values = np.concatenate([np.concatenate([a, b]) for a, b in genes] or [np.zeros(0)]).astype(np.float64)
+    gene = np.repeat(np.arange(k), nnz_a + nnz_b)
+    in_a = np.concatenate(
+        [np.r_[np.ones(len(a), bool), np.zeros(len(b), bool)] for a, b in genes] or [np.zeros(0, bool)]
+    )
+    order = np.lexsort((values, gene))
+    values, gene, in_a = values[order], gene[order], in_a[order]
+    gene_start = np.concatenate(([0], np.cumsum(nnz_a + nnz_b)))[:-1]
+    # Tie groups: runs of equal values within a gene. Average rank among the gene's non-zero values,
+    # then those above zero move past the gene's block of zeros.
+    new_group = np.ones(len(values), dtype=bool)
+    new_group[1:] = (values[1:] != values[:-1]) | (gene[1:] != gene[:-1])
+    starts = np.flatnonzero(new_group)
+    sizes = np.diff(np.append(starts, len(values)))
+    average = starts - gene_start[gene[starts]] + (sizes + 1) / 2.0
+    ranks = np.repeat(average, sizes) + np.where(values > 0, zeros[gene], 0)
+    negatives = np.bincount(gene[values < 0], minlength=k)
     zero_rank = negatives + (zeros + 1) / 2.0
-    rank_sum_a = float(ranks_sorted[in_a[order]].sum()) + zeros_a * zero_rank
+    rank_sum_a = np.bincount(gene[in_a], weights=ranks[in_a], minlength=k) + zeros_a * zero_rank
     u_a = rank_sum_a - n_a * (n_a + 1) / 2.0
-    ties = np.r_[tie_sizes, zeros].astype(np.float64)
-    tie_term = float((ties**3 - ties).sum())
+    sizes_f = sizes.astype(np.float64)
+    zeros_f = zeros.astype(np.float64)
+    tie_term = np.bincount(gene[starts], weights=sizes_f**3 - sizes_f, minlength=k) + zeros_f**3 - zeros_f
     sd = np.sqrt(n_a * n_b / 12.0 * ((n + 1) - tie_term / (n * (n - 1))))
-    if sd == 0:
-        return u_a, 1.0
-    z = (abs(u_a - n_a * n_b / 2.0) - 0.5) / sd
-    return u_a, float(min(1.0, 2.0 * special.ndtr(-z)))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (np.abs(u_a - n_a * n_b / 2.0) - 0.5) / sd
+        p = np.minimum(1.0, 2.0 * special.ndtr(-z))
+    p = np.where(sd > 0, p, 1.0)
+    return u_a, p

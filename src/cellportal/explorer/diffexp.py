@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from cellportal.explorer.de import benjamini_hochberg, rank_sum_test, welch_t_test
+from cellportal.explorer.de import benjamini_hochberg, rank_sum_tests, welch_t_test
 from cellportal.explorer.reader import ExplorerData
 
 MAX_TOP = 500
@@ -69,10 +69,11 @@ def differential_expression(data: ExplorerData, comparison: Comparison, top: int
     chosen = up + down
 
     n1, n2 = moments1.n, moments2.n
-    wilcoxon_p = np.ones(len(chosen))
-    for k, gene in enumerate(chosen):
+    columns = []
+    for gene in chosen:
         cells, values = data.genes.slice(gene)
-        _, wilcoxon_p[k] = rank_sum_test(values[set1[cells]], n1, values[set2[cells]], n2)
+        columns.append((values[set1[cells]], values[set2[cells]]))
+    _, wilcoxon_p = rank_sum_tests(columns, n1, n2)
     wilcoxon_adj = benjamini_hochberg(wilcoxon_p, n_tests=data.n_genes)
 
     genes = []

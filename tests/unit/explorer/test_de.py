@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import sparse, stats
 
-from cellportal.explorer.de import GroupMoments, benjamini_hochberg, rank_sum_test, welch_t_test
+from cellportal.explorer.de import GroupMoments, benjamini_hochberg, rank_sum_test, rank_sum_tests, welch_t_test
 
 
 def moments(matrix: np.ndarray) -> GroupMoments:
@@ -91,3 +91,20 @@ def test_rank_sum_all_zero_gene_is_not_significant() -> None:
     u, p = rank_sum_test(np.array([]), 10, np.array([]), 12)
     assert p == 1.0
     assert u == pytest.approx(60.0)
+
+
+def test_rank_sum_tests_of_many_genes_match_one_by_one() -> None:
+    rng = np.random.default_rng(9)
+    n_a, n_b = 150, 70
+    genes = []
+    for _ in range(12):
+        a = np.round(rng.exponential(1.0, rng.integers(0, n_a)), 1) + 0.1
+        b = np.round(rng.exponential(1.3, rng.integers(0, n_b)), 1) + 0.1
+        genes.append((a, b))
+    u, p = rank_sum_tests(genes, n_a, n_b)
+    for k, (a, b) in enumerate(genes):
+        dense_a = np.concatenate([a, np.zeros(n_a - len(a))])
+        dense_b = np.concatenate([b, np.zeros(n_b - len(b))])
+        theirs = stats.mannwhitneyu(dense_a, dense_b, alternative="two-sided", method="asymptotic")
+        assert u[k] == pytest.approx(theirs.statistic)
+        assert p[k] == pytest.approx(theirs.pvalue, rel=1e-9)
