@@ -73,6 +73,7 @@ def differential_expression(data: ExplorerData, comparison: Comparison, top: int
     for gene in chosen:
         cells, values = data.genes.slice(gene)
         columns.append((values[set1[cells]], values[set2[cells]]))
+    data.release()
     _, wilcoxon_p = rank_sum_tests(columns, n1, n2)
     wilcoxon_adj = benjamini_hochberg(wilcoxon_p, n_tests=data.n_genes)
 

@@ -20,6 +20,7 @@ import h5py
 import numpy as np
 
 from cellportal.explorer.de import GroupMoments
+from cellportal.explorer.mapped import Mapped, MappedFile, in_place
 from cellportal.formats.explorer_store import ExplorerStoreReader
 
 # Non-zeros read per block when summing a selection: bounds the temporary arrays (~25 bytes each).
@@ -49,13 +50,32 @@ class ObsSpec:
 
 
 class SparseAxis:
-    """One orientation of X (`X/cell_major` or `X/gene_major`): indptr in memory, indices and data on disk."""
+    """One orientation of X (`X/cell_major` or `X/gene_major`): indptr in memory, indices and data on disk.
 
-    def __init__(self, group: h5py.Group, local_path: Path | None) -> None:
+    `indices` and `data` are h5py datasets (compressed chunks, read per request) or memory-mapped arrays;
+    `use_mapped` switches to the latter when they become available.
+    """
+
+    def __init__(self, group: h5py.Group, mapped_store: MappedFile | None) -> None:
         self.indptr: np.ndarray = group["indptr"][()].astype(np.int64, copy=False)
-        self.indices = _mapped_or_dataset(group["indices"], local_path)
-        self.data = _mapped_or_dataset(group["data"], local_path)
-        self.memory_mapped = isinstance(self.indices, np.memmap) and isinstance(self.data, np.memmap)
+        self.indices: np.ndarray | h5py.Dataset = group["indices"]
+        self.data: np.ndarray | h5py.Dataset = group["data"]
+        self._files: tuple[MappedFile, ...] = ()
+        indices, data = in_place(group["indices"], mapped_store), in_place(group["data"], mapped_store)
+        if indices is not None and data is not None and mapped_store is not None:
+            self.use_mapped(indices, data, (mapped_store,))
+
+    def use_mapped(self, indices: np.ndarray, data: np.ndarray, files: tuple[MappedFile, ...]) -> None:
+        self.indices, self.data, self._files = indices, data, files
+
+    @property
+    def memory_mapped(self) -> bool:
+        return bool(self._files)
+
+    def release(self) -> None:
+        """Give back the mapped pages the last reads touched (see mapped.py)."""
+        for file in self._files:
+            file.release()
 
     def __len__(self) -> int:
         return len(self.indptr) - 1
@@ -67,7 +87,8 @@ class SparseAxis:
     def _read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         if hi <= lo:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
-        return np.asarray(self.indices[lo:hi]), np.asarray(self.data[lo:hi])
+        # Copies, so that no result keeps a view into a mapping whose pages are released.
+        return np.array(self.indices[lo:hi]), np.array(self.data[lo:hi])
 
     def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Indices and data of the given rows, concatenated (one fancy index into the memory map)."""
@@ -86,16 +107,17 @@ class SparseAxis:
         total = np.zeros(n_cols, np.float64)
         squares = np.zeros(n_cols, np.float64)
         nnz = np.zeros(n_cols, np.int64)
+        mapped = self.memory_mapped
         for start, stop in self._blocks():
             rows = mask[start:stop]
             chosen = int(np.count_nonzero(rows))
             if chosen == 0:
                 continue
-            if self.memory_mapped and chosen < GATHER_BELOW * (stop - start):
+            if mapped and chosen < GATHER_BELOW * (stop - start):
                 indices, data = self.gather(np.flatnonzero(rows) + start)
             else:
                 lo, hi = int(self.indptr[start]), int(self.indptr[stop])
-                indices, data = self._read(lo, hi)
+                indices, data = np.asarray(self.indices[lo:hi]), np.asarray(self.data[lo:hi])
                 if chosen < stop - start:
                     keep = np.repeat(rows, np.diff(self.indptr[start : stop + 1]))
                     indices, data = indices[keep], data[keep]
@@ -103,6 +125,7 @@ class SparseAxis:
             total += np.bincount(indices, weights=values, minlength=n_cols)
             squares += np.bincount(indices, weights=values * values, minlength=n_cols)
             nnz += np.bincount(indices, minlength=n_cols)
+        self.release()
         return total, squares, nnz
 
     def _blocks(self) -> list[tuple[int, int]]:
@@ -110,16 +133,6 @@ class SparseAxis:
         bounds = np.searchsorted(self.indptr, np.arange(0, self.indptr[-1], BLOCK_NNZ), side="right") - 1
         edges = np.unique(np.concatenate(([0], bounds, [len(self)])))
         return [(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
-
-
-def _mapped_or_dataset(dataset: h5py.Dataset, local_path: Path | None) -> np.ndarray | h5py.Dataset:
-    """A read-only memory map when the dataset is stored contiguous and uncompressed in a local file."""
-    if local_path is None or dataset.chunks is not None or dataset.compression is not None:
-        return dataset
-    offset = dataset.id.get_offset()
-    if offset is None or dataset.size == 0:
-        return dataset
-    return np.memmap(local_path, dtype=dataset.dtype, mode="r", offset=offset, shape=dataset.shape)
 
 
 class ExplorerData:
@@ -132,9 +145,23 @@ class ExplorerData:
         # The formats reader keeps its h5py file private; the two sparse orientations are read through it
         # as laid out in docs/formats.md (a public accessor there would be better, see the handover note).
         handle: h5py.File = self.store._file
-        local_path = source if isinstance(source, Path) else None
-        self.cells = SparseAxis(handle["X/cell_major"], local_path)
-        self.genes = SparseAxis(handle["X/gene_major"], local_path)
+        mapped_store = MappedFile(source) if isinstance(source, Path) else None
+        self.cells = SparseAxis(handle["X/cell_major"], mapped_store)
+        self.genes = SparseAxis(handle["X/gene_major"], mapped_store)
+
+    @property
+    def memory_mapped(self) -> bool:
+        return self.cells.memory_mapped and self.genes.memory_mapped
+
+    def use_mapped(self, mapped: Mapped) -> None:
+        """Switch to uncompressed copies of X (see mapped.MatrixCache)."""
+        for axis, target in (("cell_major", self.cells), ("gene_major", self.genes)):
+            indices, data, *files = mapped[axis]
+            target.use_mapped(indices, data, tuple(files))
+
+    def release(self) -> None:
+        self.cells.release()
+        self.genes.release()
 
     def close(self) -> None:
         self.store.close()
@@ -244,6 +271,7 @@ class ExplorerData:
         if not 0 <= index < self.n_genes:
             raise IndexError(index)
         cells, values = self.genes.slice(index)
+        self.genes.release()
         return cells.astype(np.uint32, copy=False), values.astype(np.float32, copy=False)
 
     # --- selections ---------------------------------------------------------------------------------

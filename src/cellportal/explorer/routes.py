@@ -39,6 +39,7 @@ from cellportal.explorer.access import (
 )
 from cellportal.explorer.diffexp import SelectionError, comparison_from_bitsets, differential_expression
 from cellportal.explorer.encoding import pack_frame
+from cellportal.explorer.mapped import MatrixCache
 from cellportal.explorer.reader import ExplorerData
 from cellportal.explorer.responses import FRAME_TYPE, JSON_TYPE, immutable_response, json_bytes
 from cellportal.explorer.stores import OpenStores, blob_opener
@@ -233,9 +234,15 @@ def diffexp(
 # --- wiring -------------------------------------------------------------------------------------------
 
 
-def mount_explorer(app: FastAPI, runtime: Runtime, capacity: int = 16) -> None:
-    """Add the explorer to an app: its routes, its static bundle, and the shared open stores."""
-    stores = OpenStores(blob_opener(runtime.blobs), capacity=capacity)
+def mount_explorer(app: FastAPI, runtime: Runtime, capacity: int = 16, cache_dir: Path | None = None) -> None:
+    """Add the explorer to an app: its routes, its static bundle, and the shared open stores.
+
+    `capacity` stores stay open (least recently used closed first). Uncompressed copies of the stores'
+    expression matrices go to `cache_dir` (default ``<data_dir>/explorer-cache``; 8 bytes per non-zero and
+    orientation, see mapped.py).
+    """
+    cache = MatrixCache(cache_dir or runtime.settings.resolved_data_dir / "explorer-cache")
+    stores = OpenStores(blob_opener(runtime.blobs, cache), capacity=capacity)
     app.state.explorer_stores = stores
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="explorer-static")

@@ -11,7 +11,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
+from pathlib import Path
+from typing import BinaryIO
 
+from cellportal.explorer.mapped import MatrixCache
 from cellportal.explorer.ranged_file import RangedFile
 from cellportal.explorer.reader import ExplorerData
 from cellportal.storage.base import BlobStore
@@ -59,14 +62,27 @@ class OpenStores:
             self._open.clear()
 
 
-def blob_opener(blobs: BlobStore) -> Opener:
-    """Opens stores from the blob store: in place for local files, through ranged reads otherwise."""
+def blob_opener(blobs: BlobStore, cache: MatrixCache | None = None) -> Opener:
+    """Opens stores from the blob store: in place for local files, through ranged reads otherwise.
 
-    def open_store(sha256: str) -> ExplorerData:
+    With a `cache`, a store whose X is compressed gets an uncompressed, memory-mapped copy (made in the
+    background the first time; see mapped.py).
+    """
+
+    def source(sha256: str) -> Path | BinaryIO:
         path = blobs.local_path(sha256)
         if path is not None:
-            return ExplorerData(path)
-        size = blobs.size(sha256)
-        return ExplorerData(RangedFile(lambda start, end: blobs.open_range(sha256, start, end), size, sha256))
+            return path
+        return RangedFile(lambda start, end: blobs.open_range(sha256, start, end), blobs.size(sha256), sha256)
+
+    def open_store(sha256: str) -> ExplorerData:
+        data = ExplorerData(source(sha256))
+        if cache is not None and not data.memory_mapped:
+            mapped = cache.open(sha256)
+            if mapped is not None:
+                data.use_mapped(mapped)
+            else:
+                cache.build_in_background(sha256, lambda: source(sha256), data.use_mapped)
+        return data
 
     return open_store

@@ -1,0 +1,59 @@
+"""Reading expression through h5py (compressed chunks) and through the uncompressed, mapped copy agree."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cellportal.explorer.mapped import MatrixCache
+from cellportal.explorer.reader import ExplorerData
+from cellportal.formats.explorer_store import ExplorerStoreReader
+
+
+def mapped_copy(store_file: Path, tmp_path: Path) -> ExplorerData:
+    data = ExplorerData(store_file)
+    assert not data.memory_mapped  # the formats writer compresses X
+    ready = threading.Event()
+    cache = MatrixCache(tmp_path / "cache")
+    cache.build_in_background("abc", lambda: store_file, lambda mapped: (data.use_mapped(mapped), ready.set()))
+    assert ready.wait(60), "the uncompressed copy was not made"
+    assert data.memory_mapped
+    assert cache.open("abc") is not None  # a later process finds it complete
+    return data
+
+
+@pytest.fixture
+def readers(store_file: Path, tmp_path: Path) -> tuple[ExplorerData, ExplorerData]:
+    return ExplorerData(store_file), mapped_copy(store_file, tmp_path)
+
+
+@pytest.mark.parametrize("fraction", [0.002, 0.05, 0.4, 0.9])
+def test_selection_moments_agree_with_a_dense_computation(
+    readers: tuple[ExplorerData, ExplorerData], store_file: Path, fraction: float
+) -> None:
+    rng = np.random.default_rng(int(fraction * 1000))
+    compressed, mapped = readers
+    mask = rng.random(compressed.n_cells) < fraction
+    with ExplorerStoreReader(store_file) as store:
+        dense = store.cells_expression(np.flatnonzero(mask)).toarray().astype(np.float64)
+    for data in (compressed, mapped):
+        moments = data.moments(mask)
+        assert moments.n == mask.sum()
+        np.testing.assert_allclose(moments.sum, dense.sum(axis=0), rtol=1e-9, atol=1e-6)
+        np.testing.assert_allclose(moments.sum_squares, (dense**2).sum(axis=0), rtol=1e-9, atol=1e-6)
+        np.testing.assert_array_equal(moments.nnz, np.count_nonzero(dense, axis=0))
+
+
+def test_gene_slices_agree(readers: tuple[ExplorerData, ExplorerData], store_file: Path) -> None:
+    compressed, mapped = readers
+    with ExplorerStoreReader(store_file) as store:
+        for gene in (0, 17, compressed.gene_lookup["CD3E"], compressed.n_genes - 1):
+            expected = store.gene_expression(gene)
+            for data in (compressed, mapped):
+                cells, values = data.gene(gene)
+                dense = np.zeros(data.n_cells, np.float32)
+                dense[cells] = values
+                np.testing.assert_array_equal(dense, expected)
