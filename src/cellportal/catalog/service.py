@@ -111,8 +111,7 @@ def update_collection_metadata(
     publisher_metadata: Mapping[str, Any] | None = None,
 ) -> CollectionVersion:
     """Change the metadata of an unpublished version; None leaves a field as it is, ``doi=""`` removes the DOI."""
-    version = repo.get_collection_version(session, collection_version_id)
-    rules.ensure_mutable("collection", version.id, version.published_at)
+    version = _mutable_collection_version(session, collection_version_id)
     rules.check_collection_fields(name, contact_email)
     changes: dict[str, Any] = {
         "name": name.strip() if name is not None else None,
@@ -168,8 +167,7 @@ def start_revision(session: Session, *, collection_id: str) -> CollectionVersion
 
 def cancel_revision(session: Session, *, collection_version_id: str) -> None:
     """Drop an open revision; dataset versions uploaded only for it are deleted with it."""
-    version = repo.get_collection_version(session, collection_version_id)
-    collection = repo.get_collection(session, version.collection_id, lock=True)
+    collection, version = _locked(session, collection_version_id)
     rules.ensure_can_cancel_revision(version.id, version.published_at, collection.published_version_id is not None)
     _delete_unpublished_version(session, version)
 
@@ -286,8 +284,7 @@ def remove_dataset(session: Session, *, collection_version_id: str, dataset_id: 
 def publish(session: Session, *, collection_version_id: str, now: datetime | None = None) -> CollectionVersion:
     """Publish atomically: the canonical ids move to this version; datasets it dropped are tombstoned."""
     now = now or utcnow()
-    version = repo.get_collection_version(session, collection_version_id)
-    collection = repo.get_collection(session, version.collection_id, lock=True)
+    collection, version = _locked(session, collection_version_id)
     rules.ensure_not_tombstoned("collection", collection.id, collection.tombstoned_at, collection.tombstone_reason)
     dataset_versions = version.dataset_versions
     snapshots = [_snapshot(dv) for dv in dataset_versions]
@@ -433,7 +430,7 @@ def record_artifact(
     format_version: str | None = None,
 ) -> Artifact:
     """Insert or update the artifact of this type: a retried job ends with exactly one row per type."""
-    version = _mutable_dataset_version(session, dataset_version_id, lock=True)
+    version = _mutable_dataset_version(session, dataset_version_id)
     artifact_type, artifact_status = _member(ArtifactType, type), _member(ConversionStatus, status)
     artifact = repo.artifact(session, version.id, artifact_type)
     if artifact is None:
@@ -468,16 +465,27 @@ def set_dataset_metadata(
 # --- helpers ---------------------------------------------------------------------------------------------
 
 
-def _mutable_collection_version(session: Session, collection_version_id: str) -> CollectionVersion:
+def _locked(session: Session, collection_version_id: str) -> tuple[Collection, CollectionVersion]:
+    """Lock the collection, then re-read the version: a writer that waited sees what the other one committed.
+
+    (On PostgreSQL a concurrent publish of the same version would otherwise pass on a stale published_at.)
+    """
     version = repo.get_collection_version(session, collection_version_id)
     collection = repo.get_collection(session, version.collection_id, lock=True)
+    session.refresh(version)
+    return collection, version
+
+
+def _mutable_collection_version(session: Session, collection_version_id: str) -> CollectionVersion:
+    collection, version = _locked(session, collection_version_id)
     rules.ensure_not_tombstoned("collection", collection.id, collection.tombstoned_at, collection.tombstone_reason)
     rules.ensure_mutable("collection", version.id, version.published_at)
     return version
 
 
-def _mutable_dataset_version(session: Session, dataset_version_id: str, *, lock: bool = False) -> DatasetVersion:
-    version = repo.get_dataset_version(session, dataset_version_id, lock=lock)
+def _mutable_dataset_version(session: Session, dataset_version_id: str) -> DatasetVersion:
+    # Locked and re-read, so a write racing a publish on PostgreSQL sees the committed published_at.
+    version = repo.get_dataset_version(session, dataset_version_id, lock=True)
     rules.ensure_mutable("dataset", version.id, version.published_at)
     return version
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -11,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from cellportal.catalog import service
 from cellportal.catalog.db import make_engine, make_session_factory, transaction
-from cellportal.catalog.errors import Conflict
+from cellportal.catalog.errors import Conflict, ImmutableVersion
 from cellportal.catalog.models import Artifact
 from tests.fixtures.builders import make_collection
 from tests.fixtures.database import UnitOfWork
@@ -59,29 +61,55 @@ def test_two_processes_writing_to_one_sqlite_file_do_not_fail(uow: UnitOfWork, d
         assert sorted(rows) == [(kind, TRANSACTIONS - 1, 1) for kind in ("h5ad", "rds")]
 
 
+def _race(racers: int, attempt: Callable[[], None], expected: type[Exception]) -> list[str]:
+    """Run ``attempt`` in threads released together; each outcome is "ok", "refused" or the unexpected error."""
+    barrier = threading.Barrier(racers)
+    outcomes: list[str] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            attempt()
+            outcomes.append("ok")
+        except expected:
+            outcomes.append("refused")
+        except Exception as error:  # anything else (a lock error, an integrity error) fails the test
+            outcomes.append(repr(error))
+
+    threads = [threading.Thread(target=run) for _ in range(racers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return sorted(outcomes)
+
+
 def test_racing_revisions_one_wins_the_others_get_conflict(
     uow: UnitOfWork, session_factory: sessionmaker[Session]
 ) -> None:
     with uow() as db:
         collection_id = make_collection(db, datasets=1).collection_id
-    racers = 4
-    barrier = threading.Barrier(racers)
-    outcomes: list[str] = []
 
-    def race() -> None:
-        barrier.wait()
-        try:
-            with transaction(session_factory) as db:
-                service.start_revision(db, collection_id=collection_id)
-            outcomes.append("started")
-        except Conflict:
-            outcomes.append("conflict")
-        except Exception as error:  # anything else (a lock error, an integrity error) fails the test
-            outcomes.append(repr(error))
+    def start() -> None:
+        with transaction(session_factory) as db:
+            service.start_revision(db, collection_id=collection_id)
 
-    threads = [threading.Thread(target=race) for _ in range(racers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert sorted(outcomes) == ["conflict"] * (racers - 1) + ["started"]
+    assert _race(4, start, Conflict) == ["ok", "refused", "refused", "refused"]
+
+
+def test_racing_publishes_of_one_version_publish_it_once(
+    uow: UnitOfWork, session_factory: sessionmaker[Session]
+) -> None:
+    with uow() as db:
+        version = make_collection(db, datasets=1, published=False)
+        version_id, collection_id = version.id, version.collection_id
+    moments = iter(datetime(2026, 5, day, tzinfo=UTC) for day in range(1, 10))
+
+    def publish() -> None:
+        with transaction(session_factory) as db:
+            service.publish(db, collection_version_id=version_id, now=next(moments))
+
+    assert _race(3, publish, ImmutableVersion) == ["ok", "refused", "refused"]
+    with uow() as db:
+        collection, published = service.resolve_collection(db, collection_id)
+        assert published.id == version_id and collection.originally_published_at == published.published_at
