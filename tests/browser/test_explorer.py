@@ -78,7 +78,7 @@ def test_explore_colour_search_lasso_de_and_share(
     page.fill(".gene-search", "MS4A")
     page.locator(".suggestion", has_text="MS4A1").first.click()
     settle(page)
-    assert page.locator(".legend-label").inner_text() == "MS4A1 expression"
+    assert page.locator(".legend-label").text_content() == "MS4A1 expression"
     assert page.locator(".histogram[data-title='MS4A1']").count() == 1
     page.screenshot(path=artifacts_dir / "03-gene.png")
 
@@ -105,7 +105,7 @@ def test_explore_colour_search_lasso_de_and_share(
     page.locator(".de-table th", has_text="log FC").click()
     page.locator(".de-table .gene-link").first.click()
     settle(page)
-    coloured = page.locator(".legend-label").inner_text()
+    coloured = page.locator(".legend-label").text_content()
     assert coloured.endswith(" expression")
 
     # The link reproduces the view in a fresh page: colour, selection, sets and the DE table.
@@ -115,7 +115,7 @@ def test_explore_colour_search_lasso_de_and_share(
     again = open_explorer(browser, url)
     again.wait_for_selector(".de-table tbody tr", timeout=60_000)
     settle(again)
-    assert again.locator(".legend-label").inner_text() == coloured
+    assert again.locator(".legend-label").text_content() == coloured
     assert selected_count(again) == selected_count(page)
     assert again.locator(".set.set1").get_attribute("data-count") == str(first)
     assert again.locator(".set.set2").get_attribute("data-count") == str(second)

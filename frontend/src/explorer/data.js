@@ -79,7 +79,7 @@ export class DataStore {
   }
 }
 
-// Isotropic scaling into [-0.95, 0.95] keeps the embedding's shape; the same arrays give the same result,
+// Isotropic scaling into [-0.9, 0.9] keeps the embedding's shape; the same arrays give the same result,
 // which is what makes lasso polygons stored in URLs select the same cells again.
 function normalise(rawX, rawY) {
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
@@ -93,7 +93,7 @@ function normalise(rawX, rawY) {
     }
   }
   const span = Math.max(x1 - x0, y1 - y0) || 1;
-  const scale = 1.9 / span;
+  const scale = 1.8 / span;
   const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
   const x = new Float32Array(rawX.length);
   const y = new Float32Array(rawY.length);

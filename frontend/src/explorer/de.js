@@ -66,7 +66,7 @@ export function deTable({ result, onGene }) {
     h("p", { class: "de-summary" },
       `Set 1 (${formatCount(result.n1)} cells) vs ${against}: top ${result.genes.length} of ${formatCount(result.n_genes)}`
       + ` genes by |t|, in ${result.elapsed_ms.toFixed(0)} ms.`),
-    h("table", { class: "de-table" }, h("thead", {}, header), body),
+    h("div", { class: "de-scroll" }, h("table", { class: "de-table" }, h("thead", {}, header), body)),
   );
 }
 

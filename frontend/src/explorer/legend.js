@@ -47,7 +47,7 @@ export function continuousLegend({ label, min, max }) {
   return h(
     "section",
     { class: "legend continuous" },
-    h("div", { class: "legend-label" }, label),
+    h("h2", { class: "legend-label" }, label),
     h("div", { class: "ramp", style: { background: rampCss(continuousRamp()) } }),
     h("div", { class: "ramp-ticks" }, h("span", {}, fmt(min)), h("span", {}, fmt((min + max) / 2)), h("span", {}, fmt(max))),
   );

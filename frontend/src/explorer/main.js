@@ -202,7 +202,7 @@ class Explorer {
       const lo = color.kind === "gene" ? Math.min(0, column.min) : column.min;
       await this.plot.colorByValues(column.values, lo, column.max);
       const label = color.kind === "gene" ? `${color.name} expression` : color.name;
-      this.legendBox.replaceChildren(h("h2", {}, label), continuousLegend({ label, min: lo, max: column.max }));
+      this.legendBox.replaceChildren(continuousLegend({ label, min: lo, max: column.max }));
     }
     this.syncUrl();
   }

@@ -29,6 +29,8 @@ export class Plot {
       pointColorActive: "#e6007e",
       pointSizeSelected: 1,
       pointOutlineWidth: 1,
+      // With a selection, the other cells fade so the selected ones stand out.
+      opacityInactiveScale: 0.35,
       lassoColor: "#e6007e",
       lassoMinDelay: 8,
       lassoMinDist: 2,
