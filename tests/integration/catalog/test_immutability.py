@@ -43,14 +43,14 @@ REFUSED_CALLS: dict[str, Callable[[Session, CollectionVersion, DatasetVersion], 
 }
 
 
-@pytest.mark.parametrize("operation", list(REFUSED_CALLS))
-def test_the_service_refuses_every_change_to_a_published_version(uow: UnitOfWork, operation: str) -> None:
+def test_the_service_refuses_every_change_to_a_published_version(uow: UnitOfWork, subtests: Any) -> None:
     with uow() as db:
         cv, dv = _published(db)
         before = (cv.name, [d.id for d in cv.dataset_versions], dv.processing_status, dv.title)
         artifacts_before = sorted((a.type, a.sha256, a.status) for a in dv.artifacts)
-    with pytest.raises(ImmutableVersion, match="published"), uow() as db:
-        REFUSED_CALLS[operation](db, db.get(CollectionVersion, cv.id), db.get(DatasetVersion, dv.id))
+    for operation, call in REFUSED_CALLS.items():  # one published collection, each refusal its own transaction
+        with subtests.test(operation), pytest.raises(ImmutableVersion, match="published"), uow() as db:
+            call(db, db.get(CollectionVersion, cv.id), db.get(DatasetVersion, dv.id))
     with uow() as db:
         cv, dv = db.get(CollectionVersion, cv.id), db.get(DatasetVersion, dv.id)
         assert (cv.name, [d.id for d in cv.dataset_versions], dv.processing_status, dv.title) == before
@@ -72,14 +72,14 @@ RAW_WRITES: dict[str, Callable[[Session, CollectionVersion, DatasetVersion], Non
 }
 
 
-@pytest.mark.parametrize("write", list(RAW_WRITES))
-def test_the_flush_guard_refuses_raw_orm_writes_to_published_versions(uow: UnitOfWork, write: str) -> None:
+def test_the_flush_guard_refuses_raw_orm_writes_to_published_versions(uow: UnitOfWork, subtests: Any) -> None:
     """Code that bypasses the service (any module, any colleague) still cannot change published rows."""
     with uow() as db:
         cv, dv = _published(db)
-    with pytest.raises(ImmutableVersion), uow() as db:
-        RAW_WRITES[write](db, db.get(CollectionVersion, cv.id), db.get(DatasetVersion, dv.id))
-        db.flush()
+    for write, change in RAW_WRITES.items():
+        with subtests.test(write), pytest.raises(ImmutableVersion), uow() as db:
+            change(db, db.get(CollectionVersion, cv.id), db.get(DatasetVersion, dv.id))
+            db.flush()
 
 
 def test_the_guard_lets_unpublished_versions_change(uow: UnitOfWork) -> None:
