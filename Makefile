@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REF_VENV := .venv-ref
 export CELLPORTAL_REFERENCE_PYTHON ?= $(abspath $(REF_VENV))/bin/python
 
-.PHONY: demo test lint format install install-ref system-deps clean bench frontend
+.PHONY: demo test lint format install install-ref system-deps clean bench frontend migration
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ lint: install
 format: install
 	$(BIN)/ruff format src tests bench
 	$(BIN)/ruff check --fix src tests bench
+
+# A new catalog migration from the changes in catalog/models.py: make migration MESSAGE="add x to y"
+migration: install
+	$(BIN)/python -c 'import sys; from cellportal.catalog import migrate; migrate.new_migration(sys.argv[1])' "$(MESSAGE)"
 
 clean:
 	rm -rf $(VENV) $(REF_VENV) .pytest_cache
