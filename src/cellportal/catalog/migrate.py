@@ -7,6 +7,7 @@ PostgreSQL an advisory lock makes a web process and a worker that start together
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,5 +81,17 @@ def differences(engine_or_url: Engine | str) -> list[Any]:
 
 def autogenerate(engine_or_url: Engine | str, message: str) -> None:
     """For developers: write a new migration from the model changes (review it before committing)."""
+    # Numbered ids (0002, 0003, ...) keep the history readable in the folder listing.
+    numbers = [int(p.name[:4]) for p in (MIGRATIONS_DIR / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")]
     with _connection(engine_or_url) as connection:
-        command.revision(_config(connection), message=message, autogenerate=True)
+        config = _config(connection)
+        config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+        command.revision(config, message=message, autogenerate=True, rev_id=f"{max(numbers, default=0) + 1:04d}")
+
+
+def new_migration(message: str) -> None:
+    """For developers (``make migration MESSAGE=...``): diff models.py against a scratch database at head."""
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{Path(folder) / 'scratch.sqlite'}"
+        upgrade(url)
+        autogenerate(url, message)
