@@ -15,7 +15,6 @@ from celery import Celery
 
 from cellportal.config import Settings
 
-QUEUE = "cellportal"
 PROCESS_DATASET_TASK = "dataset.process"
 
 # Longer than any job we expect; a Redis message is redelivered after this, a task killed after the limit.
@@ -43,7 +42,7 @@ def make_celery(settings: Settings) -> Celery:
     app.conf.update(
         broker_transport_options=transport_options(broker_url),
         broker_connection_retry_on_startup=True,
-        task_default_queue=QUEUE,
+        task_default_queue=settings.queue_name,
         task_ignore_result=True,  # progress and outcome live in the job rows, not a result backend
         task_acks_late=True,
         task_reject_on_worker_lost=True,

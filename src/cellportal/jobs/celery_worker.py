@@ -13,7 +13,7 @@ import socket
 
 from cellportal.config import load_settings
 from cellportal.jobs import tasks
-from cellportal.jobs.celery_app import QUEUE, make_celery
+from cellportal.jobs.celery_app import make_celery
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
         [
             "worker",
             "--queues",
-            QUEUE,
+            settings.queue_name,
             "--concurrency",
             str(args.concurrency),
             "--hostname",

@@ -47,9 +47,11 @@ def _drop(session: Session) -> None:
 
 
 def celery_sender(app: object) -> Sender:
-    from cellportal.jobs.celery_app import PROCESS_DATASET_TASK, QUEUE
+    from cellportal.jobs.celery_app import PROCESS_DATASET_TASK
+
+    queue = app.conf.task_default_queue  # type: ignore[attr-defined]
 
     def send(job_id: str) -> None:
-        app.send_task(PROCESS_DATASET_TASK, args=[job_id], queue=QUEUE)  # type: ignore[attr-defined]
+        app.send_task(PROCESS_DATASET_TASK, args=[job_id], queue=queue)  # type: ignore[attr-defined]
 
     return send

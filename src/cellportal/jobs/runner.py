@@ -23,7 +23,8 @@ log = logging.getLogger(__name__)
 
 def worker_identity(prefix: str = "worker") -> str:
     """Unique per attempt: fencing a job by this name keeps a presumed-dead worker from writing."""
-    return f"{prefix}@{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    node = prefix if "@" in prefix else f"{prefix}@{socket.gethostname()}"
+    return f"{node}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def run_job(
