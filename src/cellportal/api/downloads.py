@@ -46,10 +46,11 @@ PRESIGNED_SECONDS_PRIVATE = 600
 _PROBLEM = {"content": {PROBLEM_JSON: {}}}
 
 
-@router.api_route(
+@router.head("/datasets/{filename}", name="download_head", include_in_schema=False)
+@router.get(
     "/datasets/{filename}",
-    methods=["GET", "HEAD"],
     name="download",
+    summary="Download a dataset file (HEAD too)",
     responses={
         200: {"description": "The file (206 for a Range request)"},
         302: {"description": "Canonical dataset id: redirect to the latest published version's file"},
