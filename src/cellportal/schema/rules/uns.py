@@ -218,17 +218,25 @@ PROTOSPACER = re.compile(r"^[ACGT]{14,22}$")
 PAM = re.compile(r"^3' [ABCDGHKMNRSTVWY]+$")
 
 
+def location_of(path: str) -> str:
+    """``uns['a']['b']`` -> ``uns.a.b``."""
+    return path.replace("']['", ".").replace("['", ".").replace("']", "")
+
+
 def check_string(value: Any, path: str) -> list[Issue]:
     """A string with no leading, trailing or double spaces (the rule for every documented string value)."""
+    location = location_of(path)
     if not isinstance(value, str):
-        return [issue("uns.not_string", f"'{value}' in '{path}' is not valid, it must be a string.", path)]
+        return [issue("uns.not_string", f"'{value}' in '{path}' is not valid, it must be a string.", location)]
     issues = []
     if value != value.rstrip():
-        issues.append(issue("uns.spaces", f"'{value}' in '{path}' is not valid, it contains trailing spaces.", path))
+        issues.append(
+            issue("uns.spaces", f"'{value}' in '{path}' is not valid, it contains trailing spaces.", location)
+        )
     if value != value.lstrip():
-        issues.append(issue("uns.spaces", f"'{value}' in '{path}' is not valid, it contains leading spaces.", path))
+        issues.append(issue("uns.spaces", f"'{value}' in '{path}' is not valid, it contains leading spaces.", location))
     if value.strip() != " ".join(value.split()):
-        issues.append(issue("uns.spaces", f"'{value}' in '{path}' is not valid, it contains double spaces.", path))
+        issues.append(issue("uns.spaces", f"'{value}' in '{path}' is not valid, it contains double spaces.", location))
     return issues
 
 
