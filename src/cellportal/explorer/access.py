@@ -8,6 +8,8 @@ by version id only (its responses are immutable), and the side panel's facts abo
 
 from __future__ import annotations
 
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,14 +49,54 @@ def explorable_version(session: Session, principal: Principal, any_id: str) -> E
     return ExplorableVersion(version, artifact.sha256, public=version.published_at is not None)
 
 
-def explorable_version_by_version_id(session: Session, principal: Principal, version_id: str) -> ExplorableVersion:
+@dataclass(frozen=True)
+class StoreAccess:
+    """What a data API request needs once access is granted: which store, and who may cache it."""
+
+    version_id: str
+    store_sha256: str
+    public: bool
+
+
+def store_access(session: Session, principal: Principal, version_id: str) -> StoreAccess:
     """The data API's resolution: a version id, since what it serves must never change under a URL."""
     found = explorable_version(session, principal, version_id)
     if found.version.id != version_id:
         raise Problem(
             404, "Not Found", f"The explorer data API is addressed by dataset version id; use {found.version.id}."
         )
-    return found
+    return StoreAccess(version_id, found.store_sha256, found.public)
+
+
+class AccessCache:
+    """Granted accesses, remembered for `ttl` seconds per (principal, version).
+
+    The data API answers many small requests per view; resolving and authorizing each one costs several
+    catalog queries. A grant is reused for a few seconds, so a withdrawal or a revoked access reaches the
+    data API within `ttl` (the page itself always checks). Refusals are never cached.
+    """
+
+    def __init__(self, ttl: float = 10.0, max_entries: int = 10_000) -> None:
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._grants: dict[tuple[Principal, str], tuple[float, StoreAccess]] = {}  # -> (granted at, access)
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, principal: Principal, version_id: str) -> StoreAccess:
+        key = (principal, version_id)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._grants.get(key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        access = store_access(session, principal, version_id)
+        with self._lock:
+            if len(self._grants) >= self.max_entries:
+                self._grants = {k: v for k, v in self._grants.items() if now - v[0] < self.ttl}
+                if len(self._grants) >= self.max_entries:
+                    self._grants.clear()
+            self._grants[key] = (now, access)
+        return access
 
 
 def panel_facts(session: Session, version: DatasetVersion, urls: Urls) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import struct
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -31,17 +32,12 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from cellportal.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from cellportal.api.errors import Problem
 from cellportal.api.urls import Urls
-from cellportal.explorer.access import (
-    ExplorableVersion,
-    explorable_version,
-    explorable_version_by_version_id,
-    panel_facts,
-)
+from cellportal.explorer.access import AccessCache, ExplorableVersion, StoreAccess, explorable_version, panel_facts
 from cellportal.explorer.diffexp import SelectionError, comparison_from_bitsets, differential_expression
 from cellportal.explorer.encoding import pack_frame
 from cellportal.explorer.mapped import MatrixCache
 from cellportal.explorer.reader import ExplorerData
-from cellportal.explorer.responses import FRAME_TYPE, JSON_TYPE, immutable_response, json_bytes
+from cellportal.explorer.responses import FRAME_TYPE, JSON_TYPE, BodyCache, immutable_response, json_bytes
 from cellportal.explorer.stores import OpenStores, blob_opener
 from cellportal.runtime import Runtime
 
@@ -61,7 +57,7 @@ def _stores(request: Request) -> OpenStores:
     return stores
 
 
-def _open(request: Request, found: ExplorableVersion) -> ExplorerData:
+def _open(request: Request, found: ExplorableVersion | StoreAccess) -> ExplorerData:
     return _stores(request).get(found.store_sha256)
 
 
@@ -106,28 +102,28 @@ def _unavailable_page(problem: Problem) -> HTMLResponse:
 # --- the data API -------------------------------------------------------------------------------------
 
 
-def _version(request: Request, session: SessionDep, principal: PrincipalDep, version_id: str) -> ExplorableVersion:
-    return explorable_version_by_version_id(session, principal, version_id)
+def _version(request: Request, session: SessionDep, principal: PrincipalDep, version_id: str) -> StoreAccess:
+    access: AccessCache = request.app.state.explorer_access
+    return access.get(session, principal, version_id)
+
+
+def _respond(request: Request, found: StoreAccess, media_type: str, make_body: Callable[[], bytes]) -> Response:
+    cache: BodyCache = request.app.state.explorer_bodies
+    return immutable_response(request, found.store_sha256, found.public, media_type, make_body, cache)
 
 
 @router.get(f"{API_PREFIX}/{{version_id}}/schema")
 def schema(version_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     found = _version(request, session, principal, version_id)
     data = _open(request, found)
-    return immutable_response(request, found.store_sha256, found.public, JSON_TYPE, lambda: json_bytes(data.schema()))
+    return _respond(request, found, JSON_TYPE, lambda: json_bytes(data.schema()))
 
 
 @router.get(f"{API_PREFIX}/{{version_id}}/genes")
 def genes(version_id: str, request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     found = _version(request, session, principal, version_id)
     data = _open(request, found)
-    return immutable_response(
-        request,
-        found.store_sha256,
-        found.public,
-        JSON_TYPE,
-        lambda: json_bytes({"symbols": data.gene_symbols, "ids": data.gene_ids}),
-    )
+    return _respond(request, found, JSON_TYPE, lambda: json_bytes({"symbols": data.gene_symbols, "ids": data.gene_ids}))
 
 
 @router.get(f"{API_PREFIX}/{{version_id}}/embedding/{{name}}")
@@ -141,7 +137,7 @@ def embedding(version_id: str, name: str, request: Request, session: SessionDep,
         x, y = data.embedding(name)
         return pack_frame({"x": x, "y": y}, {"name": name, "n_cells": data.n_cells})
 
-    return immutable_response(request, found.store_sha256, found.public, FRAME_TYPE, body)
+    return _respond(request, found, FRAME_TYPE, body)
 
 
 @router.get(f"{API_PREFIX}/{{version_id}}/obs/{{column}}")
@@ -159,7 +155,7 @@ def obs_column(
             return pack_frame({"codes": data.obs_codes(column)}, {"name": column, "kind": spec.kind})
         return pack_frame({"values": data.obs_values(column)}, {"name": column, "kind": spec.kind})
 
-    return immutable_response(request, found.store_sha256, found.public, FRAME_TYPE, body)
+    return _respond(request, found, FRAME_TYPE, body)
 
 
 @router.get(f"{API_PREFIX}/{{version_id}}/gene/{{gene}}")
@@ -181,7 +177,7 @@ def gene(version_id: str, gene: str, request: Request, session: SessionDep, prin
         }
         return pack_frame({"indices": cells, "values": values}, meta)
 
-    return immutable_response(request, found.store_sha256, found.public, FRAME_TYPE, body)
+    return _respond(request, found, FRAME_TYPE, body)
 
 
 def _gene_index(data: ExplorerData, gene: str) -> int:
@@ -244,6 +240,8 @@ def mount_explorer(app: FastAPI, runtime: Runtime, capacity: int = 16, cache_dir
     cache = MatrixCache(cache_dir or runtime.settings.resolved_data_dir / "explorer-cache")
     stores = OpenStores(blob_opener(runtime.blobs, cache), capacity=capacity)
     app.state.explorer_stores = stores
+    app.state.explorer_access = AccessCache()
+    app.state.explorer_bodies = BodyCache()
     STATIC_DIR.mkdir(parents=True, exist_ok=True)
     app.mount(STATIC_PREFIX, StaticFiles(directory=STATIC_DIR), name="explorer-static")
     app.include_router(router)

@@ -11,11 +11,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import zstandard
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from scipy import stats
 
+from cellportal.catalog import service
+from cellportal.catalog.db import transaction
+from cellportal.catalog.models import DatasetVersion
 from cellportal.explorer.encoding import unpack_frame
+from cellportal.explorer.responses import BodyCache
 from cellportal.formats.explorer_store import ExplorerStoreReader
+from cellportal.runtime import Runtime
 from tests.unit.explorer.conftest import N_CELLS
 
 OWNER_HEADERS = {"Authorization": "Bearer owner-token"}
@@ -254,3 +260,30 @@ def test_store_in_s3_is_read_by_ranged_requests(
     dense[arrays["indices"]] = arrays["values"]
     np.testing.assert_array_equal(dense, expected)
     assert client.get(api(version_id, "schema")).json()["n_cells"] == N_CELLS
+
+
+def test_withdrawn_dataset_answers_410_on_the_page_and_once_the_grant_expires_on_the_api(
+    client: TestClient, app: FastAPI, runtime: Runtime, published: tuple[str, str]
+) -> None:
+    dataset_id, version_id = published
+    assert client.get(api(version_id, "schema")).status_code == 200  # granted and remembered
+    with transaction(runtime.sessions) as session:
+        collection_id = session.get(DatasetVersion, version_id).dataset.collection_id
+        service.withdraw_collection(session, collection_id=collection_id, reason="Consent was withdrawn.")
+    page = client.get(f"/e/{dataset_id}")
+    assert page.status_code == 410 and "Consent was withdrawn." in page.text
+    app.state.explorer_access.ttl = 0  # the grant expires
+    response = client.get(api(version_id, "schema"))
+    assert response.status_code == 410
+    assert "Consent was withdrawn." in response.text
+
+
+def test_body_cache_keeps_the_most_recent_bodies_within_its_budget() -> None:
+    cache = BodyCache(max_bytes=100)
+    for k in range(5):
+        cache.put(f"e{k}", bytes(20))
+    assert cache.get("e0") == bytes(20)  # now the most recent
+    cache.put("e5", bytes(20))
+    assert cache.get("e1") is None and cache.get("e0") is not None and cache.get("e5") is not None
+    cache.put("huge", bytes(60))  # more than a quarter of the budget: not kept
+    assert cache.get("huge") is None

@@ -1,0 +1,409 @@
+"""Benchmark the explorer's data API against the reference explorer (cellxgene 1.3.0), side by side.
+
+    .venv/bin/python bench/explorer.py --cells 1000000 [--datasets 3] [--no-reference] [--no-browser] [--write-doc]
+
+A dataset is generated once per size (cellportal.demo.generator: ~2,000 genes, ~7.5 % non-zero, UMAP) into
+--data-dir and converted to our explorer store. Our server (uvicorn, one process, this script's `serve`
+subcommand) serves `--datasets` distinct stores of that size (copies whose root attribute differs, so their
+content hashes differ) from one catalog; the reference is `cellxgene launch` on the same .h5ad, one process per
+dataset as it requires, from its own venv (.venv-cxg: `python -m venv .venv-cxg && .venv-cxg/bin/pip install
+cellxgene==1.3.0`).
+
+Per route: one warm-up, then 30 timed requests from a client that accepts `gzip, deflate, br, zstd` (what
+Chrome sends); p50 and p95 of the wall time. Routes: one gene (30 different genes), a categorical obs column,
+a float obs column, the UMAP, and differential expression of two disjoint random 10k-cell sets, and of the
+two halves of the dataset (ours also answers Wilcoxon for the table's genes; cellxgene computes Welch's t only).
+RSS: VmRSS and VmHWM of the server process after the requests (for ours with every dataset opened and
+queried). First paint: headless Chromium (Debian's, SwiftShader) opening /e/<id> until the explorer
+reports it has drawn (data-ready), on our server only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DOC = ROOT / "docs" / "PERFORMANCE.md"
+SECTION = "## Explorer"
+CXG = ROOT / ".venv-cxg" / "bin" / "cellxgene"
+ACCEPT = {"Accept-Encoding": "gzip, deflate, br, zstd"}
+REPEATS = 30
+
+
+# ---- data --------------------------------------------------------------------------------------------
+
+
+def dataset(data_dir: Path, n_cells: int) -> tuple[Path, Path]:
+    from cellportal.demo.generator import generate_dataset
+    from cellportal.formats._explorer_store_writer import write_explorer_store
+    from cellportal.formats.conversion import ConversionContext
+
+    h5ad = data_dir / f"explorer-{n_cells}.h5ad"
+    store = data_dir / f"explorer-{n_cells}.explorer.h5"
+    if not h5ad.exists():
+        generate_dataset(h5ad, n_cells=n_cells, seed=3)
+    if not store.exists():
+        ctx = ConversionContext("bench", "bench", "bench", "bench", "https://cells.example.org", "cellportal bench")
+        write_explorer_store(h5ad, store, ctx)
+    return h5ad, store
+
+
+def distinct_copy(store: Path, dest: Path, number: int) -> Path:
+    """A copy whose content hash differs (another dataset version id in the root attributes)."""
+    import h5py
+
+    if not dest.exists():
+        shutil.copyfile(store, dest.with_suffix(".partial"))
+        with h5py.File(dest.with_suffix(".partial"), "r+") as handle:
+            handle.attrs["dataset_version_id"] = f"bench-copy-{number}"
+        dest.with_suffix(".partial").rename(dest)
+    return dest
+
+
+def catalog(data_dir: Path, stores: list[Path]) -> list[str]:
+    """A fresh catalog and blob store in data_dir with one published dataset per store; their version ids."""
+    from cellportal.catalog import migrate
+    from cellportal.catalog.db import transaction
+    from cellportal.config import Settings
+    from cellportal.runtime import Runtime
+    from tests.unit.explorer.support import register_explorable
+
+    shutil.rmtree(data_dir, ignore_errors=True)
+    runtime = Runtime(Settings(data_dir=data_dir))
+    migrate.upgrade(runtime.engine)
+    ids = []
+    for number, store in enumerate(stores):
+        with transaction(runtime.sessions) as session:
+            ids.append(register_explorable(session, runtime.blobs, store, name=f"Bench {number}").id)
+    runtime.close()
+    return ids
+
+
+# ---- servers -----------------------------------------------------------------------------------------
+
+
+def serve(data_dir: Path, port: int) -> None:
+    """Child process: our app over data_dir."""
+    import uvicorn
+
+    from cellportal.app import create_app
+    from cellportal.config import Settings
+    from cellportal.explorer.routes import mount_explorer
+    from cellportal.runtime import Runtime
+
+    runtime = Runtime(Settings(data_dir=data_dir))
+    app = create_app(runtime)
+    if not hasattr(app.state, "explorer_stores"):
+        mount_explorer(app, runtime)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(url: str, process: subprocess.Popen[bytes], timeout: float = 600) -> float:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            if httpx.get(url, timeout=5).status_code < 500:
+                return time.monotonic() - started
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(url)
+
+
+def memory(pid: int) -> dict[str, float]:
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields
+
+
+# ---- requests ----------------------------------------------------------------------------------------
+
+
+def timed(client: httpx.Client, method: str, url: str, **kwargs: Any) -> tuple[float, int]:
+    started = time.perf_counter()
+    response = client.request(method, url, **kwargs)
+    elapsed = (time.perf_counter() - started) * 1000
+    response.raise_for_status()
+    return elapsed, len(response.content)
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50": statistics.median(ordered), "p95": ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]}
+
+
+def random_sets(n_cells: int, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(n_cells, 2 * size, replace=False)
+    return np.sort(chosen[:size]), np.sort(chosen[size:])
+
+
+def bits(indices: np.ndarray, n_cells: int) -> bytes:
+    mask = np.zeros(n_cells, dtype=np.uint8)
+    mask[indices] = 1
+    return np.packbits(mask, bitorder="little").tobytes()
+
+
+def ours_requests(client: httpx.Client, base: str, n_cells: int, n_genes: int) -> dict[str, Any]:
+    import struct
+
+    def body(a: np.ndarray, b: np.ndarray) -> bytes:
+        x, y = bits(a, n_cells), bits(b, n_cells)
+        return struct.pack("<II", len(x), len(y)) + x + y
+
+    small = random_sets(n_cells, 10_000, 1)
+    halves = (np.arange(0, n_cells // 2), np.arange(n_cells // 2, n_cells))
+    routes: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+        "gene": [("GET", f"{base}/gene/{(37 * k) % n_genes}", {}) for k in range(REPEATS + 1)],
+        "obs categorical": [("GET", f"{base}/obs/author_cell_type", {})] * (REPEATS + 1),
+        "obs float": [("GET", f"{base}/obs/n_counts", {})] * (REPEATS + 1),
+        "embedding": [("GET", f"{base}/embedding/X_umap", {})] * (REPEATS + 1),
+        "diffexp 2x10k": [("POST", f"{base}/diffexp?mode=sets", {"content": body(*small)})] * (REPEATS + 1),
+        "diffexp 2 halves": [("POST", f"{base}/diffexp?mode=sets", {"content": body(*halves)})] * 11,
+    }
+    return run_routes(client, routes)
+
+
+def reference_requests(client: httpx.Client, base: str, n_cells: int, gene_ids: list[str]) -> dict[str, Any]:
+    small = random_sets(n_cells, 10_000, 1)
+    halves = (np.arange(0, n_cells // 2), np.arange(n_cells // 2, n_cells))
+
+    def de(a: np.ndarray, b: np.ndarray) -> dict[str, Any]:
+        sets = {"set1": {"filter": {"obs": {"index": a.tolist()}}}, "set2": {"filter": {"obs": {"index": b.tolist()}}}}
+        return {"json": {"mode": "topN", "count": 50, **sets}}
+
+    octet = {"headers": {**ACCEPT, "Accept": "application/octet-stream"}}
+    routes: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+        "gene": [
+            ("GET", f"{base}/data/var?var:name_0={gene_ids[(37 * k) % len(gene_ids)]}", octet)
+            for k in range(REPEATS + 1)
+        ],
+        "obs categorical": [("GET", f"{base}/annotations/obs?annotation-name=author_cell_type", octet)] * (REPEATS + 1),
+        "obs float": [("GET", f"{base}/annotations/obs?annotation-name=n_counts", octet)] * (REPEATS + 1),
+        "embedding": [("GET", f"{base}/layout/obs?layout-name=umap", octet)] * (REPEATS + 1),
+        "diffexp 2x10k": [("POST", f"{base}/diffexp/obs", de(*small))] * (REPEATS + 1),
+        "diffexp 2 halves": [("POST", f"{base}/diffexp/obs", de(*halves))] * 4,
+    }
+    return run_routes(client, routes)
+
+
+def run_routes(client: httpx.Client, routes: dict[str, list[tuple[str, str, dict[str, Any]]]]) -> dict[str, Any]:
+    results = {}
+    for name, requests in routes.items():
+        samples, size = [], 0
+        for k, (method, url, kwargs) in enumerate(requests):
+            elapsed, size = timed(client, method, url, **kwargs)
+            if k:  # the first is the warm-up
+                samples.append(elapsed)
+        results[name] = {**summary(samples), "bytes": size, "n": len(samples)}
+        print(f"  {name:18} p50 {results[name]['p50']:8.1f} ms  p95 {results[name]['p95']:8.1f} ms", flush=True)
+    return results
+
+
+# ---- runs --------------------------------------------------------------------------------------------
+
+
+def run_ours(data_dir: Path, stores: list[Path], n_cells: int, n_genes: int, browser: bool) -> dict[str, Any]:
+    ids = catalog(data_dir / "server", stores)
+    port = free_port()
+    process = subprocess.Popen([sys.executable, __file__, "serve", str(data_dir / "server"), str(port)], cwd=ROOT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        startup = wait_for(f"{base}/healthz", process)
+        result: dict[str, Any] = {"startup_s": startup, "datasets": len(ids)}
+        with httpx.Client(headers=ACCEPT, timeout=600) as client:
+            first_open = time.perf_counter()
+            client.get(f"{base}/e/api/v1/{ids[0]}/schema").raise_for_status()
+            result["first_open_ms"] = (time.perf_counter() - first_open) * 1000
+            for version_id in ids[1:]:  # every dataset open and used, as three readers would
+                client.get(f"{base}/e/api/v1/{version_id}/schema").raise_for_status()
+                client.get(f"{base}/e/api/v1/{version_id}/gene/1").raise_for_status()
+            wait_for_cache(data_dir / "server" / "explorer-cache", len(set(map(sha256_of, stores))))
+            result["routes"] = ours_requests(client, f"{base}/e/api/v1/{ids[0]}", n_cells, n_genes)
+            for version_id in ids[1:]:
+                client.get(f"{base}/e/api/v1/{version_id}/embedding/X_umap").raise_for_status()
+        result["memory_mib"] = memory(process.pid)
+        if browser:
+            result["first_paint_s"] = first_paint(f"{base}/e/{ids[0]}")
+        return result
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def sha256_of(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(8 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def wait_for_cache(cache_dir: Path, count: int, timeout: float = 1800) -> None:
+    """The uncompressed copies are made in the background on first open; measure once they exist."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        done = [p for p in cache_dir.glob("*/manifest.json")] if cache_dir.exists() else []
+        if len(done) >= count:
+            return
+        time.sleep(1)
+    raise TimeoutError("explorer cache")
+
+
+def first_paint(url: str) -> float:
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM_ARGS
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return float("nan")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 850})
+        started = time.perf_counter()
+        page.goto(url)
+        page.wait_for_selector("body[data-ready='1']", timeout=600_000)
+        elapsed = time.perf_counter() - started
+        browser.close()
+    return elapsed
+
+
+def run_reference(h5ad: Path, n_cells: int) -> dict[str, Any]:
+    import h5py
+
+    with h5py.File(h5ad, "r") as handle:
+        index_key = handle["var"].attrs["_index"]
+        gene_ids = [v.decode() if isinstance(v, bytes) else str(v) for v in handle["var"][index_key][:]]
+    port = free_port()
+    command = [str(CXG), "launch", str(h5ad), "--host", "127.0.0.1", "--port", str(port), "--disable-annotations"]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        base = f"http://127.0.0.1:{port}/api/v0.2"
+        startup = wait_for(f"{base}/config", process)
+        with httpx.Client(headers=ACCEPT, timeout=600) as client:
+            routes = reference_requests(client, base, n_cells, gene_ids)
+        return {"startup_s": startup, "routes": routes, "memory_mib": memory(process.pid), "datasets": 1}
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def render(results: dict[str, Any], command: str) -> str:
+    lines = [SECTION, "", f"`{command}` — {results['when']}, load average at start {results['load']:.1f}.", ""]
+    for n_cells, runs in results["sizes"].items():
+        lines += [
+            f"### {int(n_cells):,} cells",
+            "",
+            "| route | ours p50 / p95 ms | cellxgene 1.3.0 p50 / p95 ms |",
+            "|---|---|---|",
+        ]
+        ours, ref = runs.get("ours", {}), runs.get("reference", {})
+        for route in ours.get("routes", {}):
+            a = ours["routes"][route]
+            b = ref.get("routes", {}).get(route)
+            other = f"{b['p50']:.1f} / {b['p95']:.1f}" if b else "–"
+            lines.append(f"| {route} | {a['p50']:.1f} / {a['p95']:.1f} | {other} |")
+        if ours:
+            m = ours["memory_mib"]
+            lines.append("")
+            lines.append(
+                f"Ours: {ours['datasets']} datasets open in one process, VmRSS {m['VmRSS']:.0f} MiB,"
+                f" peak {m['VmHWM']:.0f} MiB; start {ours['startup_s']:.1f} s; first paint in headless Chromium "
+                f"{ours.get('first_paint_s', float('nan')):.2f} s."
+            )
+        if ref:
+            m = ref["memory_mib"]
+            lines.append(
+                f"cellxgene: one dataset per process, VmRSS {m['VmRSS']:.0f} MiB, peak {m['VmHWM']:.0f} MiB;"
+                f" start {ref['startup_s']:.1f} s."
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_section(text: str) -> None:
+    current = DOC.read_text() if DOC.exists() else "# Performance\n"
+    lines = current.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
+    if start is None:
+        new = current.rstrip("\n") + "\n\n" + text
+    else:
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        tail = "".join(lines[end:])
+        new = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
+    DOC.write_text(new)
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "serve":
+        serve(Path(sys.argv[2]), int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cells", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--datasets", type=int, default=3, help="distinct stores our one server holds open")
+    parser.add_argument("--data-dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "cellportal-bench")
+    parser.add_argument("--no-reference", action="store_true")
+    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--write-doc", action="store_true")
+    args = parser.parse_args()
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": os.getloadavg()[0]}
+    results["sizes"] = {}
+    for n_cells in args.cells:
+        print(f"{n_cells:,} cells", flush=True)
+        h5ad, store = dataset(args.data_dir, n_cells)
+        stores = [store] + [
+            distinct_copy(store, args.data_dir / f"explorer-{n_cells}-copy{k}.explorer.h5", k)
+            for k in range(1, args.datasets)
+        ]
+        runs: dict[str, Any] = {}
+        print(" ours", flush=True)
+        from cellportal.formats.explorer_store import ExplorerStoreReader
+
+        with ExplorerStoreReader(store) as reader:
+            n_genes = reader.n_vars
+        runs["ours"] = run_ours(args.data_dir / f"run-{n_cells}", stores, n_cells, n_genes, not args.no_browser)
+        if not args.no_reference and CXG.exists():
+            print(" cellxgene", flush=True)
+            runs["reference"] = run_reference(h5ad, n_cells)
+        results["sizes"][str(n_cells)] = runs
+    out = args.data_dir / "explorer-results.json"
+    out.write_text(json.dumps(results, indent=2))
+    command = "python bench/explorer.py " + " ".join(sys.argv[1:])
+    text = render(results, command)
+    print(text)
+    if args.write_doc:
+        write_section(text)
+
+
+if __name__ == "__main__":
+    main()
