@@ -37,7 +37,7 @@ def corpus() -> dict[str, Path]:
     with locked("corpus"):
         if not (directory / ".complete").exists():
             shutil.rmtree(directory, ignore_errors=True)
-            build_corpus(directory)
+            build_corpus(directory, processes=2)
             (directory / ".complete").write_text("ok\n")
     paths = {item.name: directory / f"{item.name}.h5ad" for item in CASES}
     for name, filename in FIXTURES.items():

@@ -9,6 +9,7 @@ its ``group`` is the rule family used in reports.
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -51,17 +52,26 @@ def case(name: str, group: str, rule: str, *, valid: bool = False) -> Callable[[
     return register
 
 
-def build_corpus(directory: Path, names: list[str] | None = None) -> dict[str, Path]:
-    """Write the cases (all, or those named) into `directory`; return name -> path."""
+def build_corpus(directory: Path, names: list[str] | None = None, processes: int = 1) -> dict[str, Path]:
+    """Write the cases (all, or those named) into `directory`; return name -> path.
+
+    With ``processes > 1`` the cases are split among forked workers (builders are closures, so they are
+    found by name in the forked copy of this module rather than pickled).
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    paths: dict[str, Path] = {}
-    for item in CASES:
-        if names is not None and item.name not in names:
-            continue
-        path = directory / f"{item.name}.h5ad"
-        item.build(path)
-        paths[item.name] = path
-    return paths
+    chosen = [item.name for item in CASES if names is None or item.name in names]
+    if processes > 1 and len(chosen) > 1:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            pool.starmap(_build_one, [(name, directory) for name in chosen], chunksize=1)
+    else:
+        for name in chosen:
+            _build_one(name, directory)
+    return {name: directory / f"{name}.h5ad" for name in chosen}
+
+
+def _build_one(name: str, directory: Path) -> None:
+    item = next(item for item in CASES if item.name == name)
+    item.build(directory / f"{name}.h5ad")
 
 
 # --- bases ---------------------------------------------------------------------------------------------------
@@ -320,7 +330,7 @@ def _(path: Path) -> None:
 def _(path: Path) -> None:
     adata = base()
     with_conditions(adata, ["na", "CHEBI:41774", "EFO:0001702", "uniprot:P01579",
-                            "anti-uniprot:P01375 || CHEBI:28748"])  # fmt: skip
+                            "CHEBI:28748 || anti-uniprot:P01375"])  # fmt: skip
     write(adata, path)
 
 
@@ -1146,6 +1156,79 @@ for _name, _change, _rule in (
      "array_row only for single-section Visium"),
 ):  # fmt: skip
     case(f"spatial_{_name}", SPATIAL, _rule)(_visium(_change))
+
+
+VISIUM_SPOTS = 4992  # the unfiltered Visium V1 capture area: 78 rows x 64 spots
+
+
+def visium_single() -> ad.AnnData:
+    """One Visium V1 section (is_single True): every spot of the capture area, with its image."""
+    adata = base(n_cells=VISIUM_SPOTS, n_genes=60, density=0.15)
+    set_obs(adata, "assay_ontology_term_id", "EFO:0022857")
+    set_obs(adata, "suspension_type", "na")
+    rows = np.repeat(np.arange(78), 64)
+    cols = np.concatenate([np.arange(r % 2, 128, 2) for r in range(78)])
+    adata.obs["array_row"], adata.obs["array_col"] = rows, cols
+    in_tissue = ((rows - 39) ** 2 + ((cols - 64) / 1.6) ** 2) < 30**2
+    adata.obs["in_tissue"] = in_tissue.astype(np.int64)
+    cell_types = adata.obs["cell_type_ontology_term_id"].astype(str).to_numpy()
+    set_obs(adata, "cell_type_ontology_term_id", np.where(in_tissue, cell_types, "unknown"))
+    adata.obsm["spatial"] = np.stack([cols * 100.0 + 300, rows * 173.0 + 300], axis=1)
+    image = np.full((2000, 1800, 3), 235, dtype=np.uint8)
+    image[400:1600, 300:1500] = (200, 120, 180)  # the stained tissue
+    adata.uns["spatial"] = {
+        "is_single": True,
+        "section1": {
+            "images": {"hires": image},
+            "scalefactors": {"spot_diameter_fullres": 89.4, "tissue_hires_scalef": 0.15},
+        },
+    }
+    return adata
+
+
+def _single(change: Callable[[ad.AnnData], None]) -> Builder:
+    def build(path: Path) -> None:
+        adata = visium_single()
+        change(adata)
+        adata.write_h5ad(path, compression="gzip")
+
+    return build
+
+
+case("valid_visium_single_section", VALID, "Visium V1, one section: 4,992 spots, in_tissue, image, scalefactors",
+     valid=True)(_single(lambda adata: None))  # fmt: skip
+
+
+def _library(adata: ad.AnnData) -> dict:
+    return adata.uns["spatial"]["section1"]
+
+
+def _out_of_tissue_typed(adata: ad.AnnData) -> None:
+    set_obs(
+        adata,
+        "cell_type_ontology_term_id",
+        np.where(adata.obs["in_tissue"] == 0, "CL:0000057", adata.obs["cell_type_ontology_term_id"].astype(str)),
+    )
+
+
+for _name, _change, _rule in (
+    ("hires_wrong_size", lambda a: _library(a)["images"].__setitem__("hires", np.zeros((1000, 900, 3), np.uint8)),
+     "the hires image's largest side is 2,000 pixels"),
+    ("hires_not_uint8", lambda a: _library(a)["images"].__setitem__(
+        "hires", _library(a)["images"]["hires"].astype(np.float32)), "the hires image is uint8"),
+    ("scalefactors_missing", lambda a: _library(a).pop("scalefactors"), "a library has scalefactors"),
+    ("scalefactor_not_float", lambda a: _library(a)["scalefactors"].__setitem__("spot_diameter_fullres", "89"),
+     "scalefactors are floats"),
+    ("out_of_tissue_cell_type", _out_of_tissue_typed, "spots outside the tissue have cell type 'unknown'"),
+    ("array_row_out_of_range", lambda a: a.obs.__setitem__("array_row", a.obs["array_row"] + 5),
+     "array_row is between 0 and 77"),
+    ("in_tissue_not_binary", lambda a: a.obs.__setitem__("in_tissue", a.obs["in_tissue"] * 2),
+     "in_tissue is 0 or 1"),
+    ("spatial_embedding_missing", lambda a: a.obsm.pop("spatial"), "obsm 'spatial' is required when is_single"),
+    ("too_few_spots", lambda a: a._inplace_subset_obs(np.arange(4000)),
+     "the raw matrix of a single Visium section has all 4,992 spots"),
+):  # fmt: skip
+    case(f"spatial_single_{_name}", SPATIAL, _rule)(_single(_change))
 
 
 @case("spatial_uns_on_10x", SPATIAL, "uns['spatial'] only for spatial assays")

@@ -11,7 +11,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -94,36 +93,35 @@ def _is_cached(store: Path, key: str, label: bool) -> bool:
 
 
 def _run_driver(python: str, store: Path, keys: dict[Path, str], labels: dict[Path, bool]) -> None:
+    """Run the reference on the files; the driver stores each outcome in the cache as soon as it has it."""
     with tempfile.TemporaryDirectory(prefix="cellportal-reference-") as tmp:
         request = [
-            {"path": str(path), "labels_out": str(Path(tmp) / f"{key}.labelled.h5ad") if labels[path] else None}
+            {
+                "path": str(path),
+                "result": str(store / f"{key}.json"),
+                "labels_out": str(store / f"{key}.labelled.h5ad") if labels[path] else None,
+            }
             for path, key in keys.items()
         ]
-        request_path, result_path = Path(tmp) / "request.json", Path(tmp) / "result.json"
+        request_path = Path(tmp) / "request.json"
         request_path.write_text(json.dumps(request))
-        completed = subprocess.run(
-            [python, str(DRIVER), str(request_path), str(result_path)],
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT_SECONDS,
-            check=False,
+        try:
+            completed = subprocess.run(
+                [python, str(DRIVER), str(request_path)],
+                capture_output=True,
+                text=True,
+                timeout=TIMEOUT_SECONDS,
+                check=False,
+            )
+            exit_code, stderr = completed.returncode, completed.stderr
+        except subprocess.TimeoutExpired as expired:
+            exit_code, stderr = None, f"timed out after {TIMEOUT_SECONDS} s; {expired.stderr!r}"
+    unfinished = [str(path) for path, key in keys.items() if not (store / f"{key}.json").exists()]
+    if unfinished:
+        raise RuntimeError(
+            f"the reference driver stopped (exit {exit_code}) before {len(unfinished)} file(s), "
+            f"e.g. {unfinished[:3]}: {stderr[-3000:]}"
         )
-        if not result_path.exists():
-            raise RuntimeError(f"the reference driver failed (exit {completed.returncode}): {completed.stderr[-3000:]}")
-        outcomes = json.loads(result_path.read_text())["files"]
-        for path, key in keys.items():
-            outcome = outcomes.get(str(path))
-            if outcome is None:  # the driver died before this file; leave it uncached
-                continue
-            labelled = Path(tmp) / f"{key}.labelled.h5ad"
-            if labelled.exists():
-                shutil.move(labelled, store / f"{key}.labelled.h5ad")
-            partial = store / f"{key}.json.tmp"
-            partial.write_text(json.dumps(outcome, indent=1))
-            partial.replace(store / f"{key}.json")
-        if any(str(path) not in outcomes for path in keys):
-            raise RuntimeError(f"the reference driver stopped early (exit {completed.returncode}): "
-                               f"{completed.stderr[-3000:]}")  # fmt: skip
 
 
 def _load(store: Path, key: str) -> ReferenceResult:

@@ -4,18 +4,20 @@ Run by the reference's own interpreter (``$CELLPORTAL_REFERENCE_PYTHON``, the ``
 ours: it imports only the standard library and ``cellxgene_schema``. One process pays the ~20 s ontology
 load once for the whole list. Usage::
 
-    python reference_driver.py REQUEST.json RESULT.json
+    python reference_driver.py REQUEST.json
 
-REQUEST is ``[{"path": ..., "labels_out": ... or null}, ...]``. When ``labels_out`` is given and the file
-is valid, its labelled copy is written there (the portal's route: labels only for valid files).
-RESULT maps each path to ``{"valid", "errors", "warnings", "seconds", "labels_written", "label_errors"}``;
-messages have their ``ERROR: `` / ``WARNING: `` prefix removed.
+REQUEST is ``[{"path": ..., "result": ..., "labels_out": ... or null}, ...]``. As soon as a file is done,
+its outcome ``{"valid", "errors", "warnings", "seconds", "labels_written", "label_errors"}`` is written to
+its ``result`` path (atomically, last), so an interrupted run keeps everything it finished. When
+``labels_out`` is given and the file is valid, its labelled copy is written there first (the portal's
+route: labels only for valid files). Messages have their ``ERROR: `` / ``WARNING: `` prefix removed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import time
 from importlib.metadata import version
@@ -65,6 +67,10 @@ def run_one(path: str, labels_out: str | None, collector: _Collector) -> dict[st
             # The reference exits the process when h5py cannot open the file; its reason is logged at INFO.
             reasons = [r.getMessage() for r in collector.records if "Unable to open" in r.getMessage()]
             outcome["errors"] = reasons or ["Unable to open the file (the reference exited)"]
+        except Exception as error:
+            # E.g. anndata cannot read the root group: the reference raises before its own error handling
+            # exists (the CLI prints a traceback and exits 1). Reported in the reference's wording for crashes.
+            outcome["errors"] = [f"Unexpected validation error: (the reference crashed) {error!r}"]
         outcome["warnings"] = [_strip(r.getMessage()) for r in collector.records if r.levelno == logging.WARNING]
         outcome["seconds"] = round(time.perf_counter() - started, 3)
         if labels_out and outcome["valid"]:
@@ -79,21 +85,25 @@ def run_one(path: str, labels_out: str | None, collector: _Collector) -> dict[st
     return outcome
 
 
-def main(request_path: str, result_path: str) -> int:
+def main(request_path: str) -> int:
     requests = json.loads(Path(request_path).read_text())
     collector = _Collector()
     logger = logging.getLogger("cellxgene_schema")
     logger.setLevel(logging.INFO)
     logger.addHandler(collector)
     logger.propagate = False  # keep the reference's chatter off our stderr
-    results = {"reference_version": version("cellxgene-schema"), "files": {}}
     for item in requests:
-        results["files"][item["path"]] = run_one(item["path"], item.get("labels_out"), collector)
-        # Write after every file so a crash of the interpreter still leaves the finished results.
-        Path(result_path).write_text(json.dumps(results, indent=1))
-    Path(result_path).write_text(json.dumps(results, indent=1))
+        labels_out = item.get("labels_out")
+        partial_labels = f"{labels_out}.partial.h5ad" if labels_out else None
+        outcome = run_one(item["path"], partial_labels, collector)
+        outcome["reference_version"] = version("cellxgene-schema")
+        if partial_labels and Path(partial_labels).exists():
+            os.replace(partial_labels, labels_out)
+        partial_result = Path(f"{item['result']}.partial")
+        partial_result.write_text(json.dumps(outcome, indent=1))
+        os.replace(partial_result, item["result"])
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(sys.argv[1]))

@@ -21,7 +21,8 @@ from tests.conformance.conftest import FIXTURES, VALID_FIXTURES, expected_valid
 from tests.conformance.corpus import CASES
 from tests.conformance.reference import ReferenceResult
 
-pytestmark = [pytest.mark.reference]
+# The first test of a worker builds the corpus and waits for the reference's cold run: minutes, not seconds.
+pytestmark = [pytest.mark.reference, pytest.mark.timeout(3600)]
 
 CASE_NAMES = [item.name for item in CASES]
 ALL_NAMES = CASE_NAMES + list(FIXTURES)
