@@ -18,7 +18,7 @@ import h5py
 import numpy as np
 import pandas as pd
 
-from cellportal.formats._source import DEFAULT_BLOCK_NNZ, H5adSource, SparseRows, column_kind
+from cellportal.formats._source import DEFAULT_BLOCK_NNZ, H5adSource, SparseRows, as_strings, column_kind
 from cellportal.formats.conversion import ConversionContext, ConversionError
 from cellportal.formats.explorer_store import FORMAT_NAME, FORMAT_VERSION, PAGE_SIZE, column_key
 
@@ -222,6 +222,6 @@ def _write_obs(group: h5py.Group, obs: pd.DataFrame, colors: dict[str, list[str]
             column.create_dataset("values", data=series.to_numpy(dtype=np.float32, na_value=np.nan))
             kind = "float"
         else:
-            values = np.array(["" if pd.isna(v) else str(v) for v in series.to_numpy(dtype=object)], dtype=object)
+            values = np.array(as_strings(series), dtype=object)
             column.create_dataset("values", data=values, dtype=STRING)
         column.attrs["kind"] = kind

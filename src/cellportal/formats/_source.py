@@ -246,3 +246,19 @@ def column_kind(series: pd.Series) -> str:
     if pd.api.types.is_float_dtype(dtype):
         return "float"
     return "string"
+
+
+def as_strings(series: pd.Series, missing: str | None = "") -> list[str | None]:
+    """A column's values as Python strings (categoricals resolved), `missing` where a value is absent.
+
+    Vectorised over the column: a per-element `pd.isna` costs seconds at a few hundred thousand cells.
+    """
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        labels = np.array([str(c) for c in series.cat.categories] + [missing], dtype=object)
+        codes = series.cat.codes.to_numpy()
+        return labels[np.where(codes < 0, len(labels) - 1, codes)].tolist()
+    values = series.astype(object).to_numpy()
+    absent = pd.isna(values)
+    out = values.astype(str).astype(object)
+    out[absent] = missing
+    return out.tolist()

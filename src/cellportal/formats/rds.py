@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cellportal.formats import _rds_writer as r
-from cellportal.formats._source import H5adSource, SparseRows, column_kind
+from cellportal.formats._source import H5adSource, SparseRows, as_strings, column_kind
 from cellportal.formats.conversion import ConversionContext, ConversionError, ConversionResult
 
 FORMAT_VERSION = "seuratobject-4.1.3-assay-v4"
@@ -307,16 +307,16 @@ def r_column(series: pd.Series) -> r.Vector:
     if kind == "categorical":
         return r.factor(series.cat.codes.to_numpy(), [str(c) for c in series.cat.categories])
     if kind == "bool":
-        values = series.to_numpy(dtype=object)
-        ints = np.array([r.NA_INTEGER if pd.isna(v) else int(bool(v)) for v in values], dtype=np.int32)
-        return r.Vector("logical", ints)
+        absent = series.isna().to_numpy()
+        ints = np.where(absent, r.NA_INTEGER, series.fillna(False).to_numpy(dtype=bool).astype(np.int32))
+        return r.Vector("logical", ints.astype(np.int32))
     if kind == "integer":
         if series.hasnans or series.min() < -(2**31) + 1 or series.max() > 2**31 - 1:
             return r.double(series.to_numpy(dtype=np.float64, na_value=np.nan))
         return r.Vector("integer", series.to_numpy(dtype=np.int32))
     if kind == "float":
         return r.double(series.to_numpy(dtype=np.float64, na_value=np.nan))
-    return r.character(None if pd.isna(v) else str(v) for v in series.to_numpy(dtype=object))
+    return r.character(as_strings(series, missing=None))
 
 
 def r_scalar(value: object) -> r.Vector | None:

@@ -20,7 +20,8 @@ LOOMPY_CLUSTER_ID_OFF_BY_ONE = "Column attribute 'ClusterID' must be integers 0,
 
 @pytest.fixture
 def loom_file(labelled_h5ad: Path, tmp_path: Path, ctx: ConversionContext, monkeypatch: pytest.MonkeyPatch) -> Path:
-    # Blocks of 64 cells, so the 300-cell file is written in several blocks as a large one would be.
+    # Chunks and blocks of 64 cells, so the 300-cell file is written in several blocks as a large one is.
+    monkeypatch.setattr(loom, "CHUNK_CELLS", 64)
     monkeypatch.setattr(loom, "DENSE_BLOCK_BYTES", 64 * 60 * 4)
     dest = tmp_path / "v.loom"
     assert loom.convert(labelled_h5ad, dest, ctx).status == ConversionStatus.CONVERTED
