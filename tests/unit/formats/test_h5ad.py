@@ -16,7 +16,9 @@ from tests.unit.formats.conftest import labelled_anndata
 
 @pytest.fixture(autouse=True)
 def _no_labeller_yet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests feed files that already carry labels, so the copy step is tested on its own."""
+    """These files already carry labels but are not schema-valid (the real labeller validates first and
+    would refuse them), so here the citation + compression copy is tested on its own; the real labeller
+    runs in test_pipeline_inputs.py on a generated, valid upload."""
     monkeypatch.setattr(h5ad, "find_labeller", lambda: None)
 
 
