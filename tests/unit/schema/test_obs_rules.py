@@ -59,8 +59,11 @@ def test_cell_lines_require_na_and_a_cellosaurus_tissue(build: Build) -> None:
 
     report = build(cell_line)
     issues = found(report)
-    for column in ("sex_ontology_term_id", "self_reported_ethnicity_ontology_term_id",
-                   "development_stage_ontology_term_id"):  # fmt: skip
+    for column in (
+        "sex_ontology_term_id",
+        "self_reported_ethnicity_ontology_term_id",
+        "development_stage_ontology_term_id",
+    ):
         assert ("ontology_term.must_be_na", f"obs.{column}") in issues
     assert ("column.invalid_values", "obs.donor_id") in issues
     assert not any(i.location == "obs.tissue_ontology_term_id" for i in report.errors)
@@ -72,8 +75,12 @@ def test_a_valid_cell_line_dataset(build: Build) -> None:
         adata.obs["tissue_type"] = cat(["cell line"] * n)
         adata.obs["tissue_ontology_term_id"] = cat(["CVCL_0001"] * n)
         adata.obs["cell_type_ontology_term_id"] = cat(["na"] * n)
-        for column in ("sex_ontology_term_id", "self_reported_ethnicity_ontology_term_id",
-                       "development_stage_ontology_term_id", "donor_id"):  # fmt: skip
+        for column in (
+            "sex_ontology_term_id",
+            "self_reported_ethnicity_ontology_term_id",
+            "development_stage_ontology_term_id",
+            "donor_id",
+        ):
             adata.obs[column] = cat(["na"] * n)
         adata.uns["batch_condition"] = np.array(["donor_id"])
 
