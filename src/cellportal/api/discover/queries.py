@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from cellportal.api.errors import Problem, gone, not_found
 from cellportal.auth.policy import Action, Principal, Resource, ResourceKind, can
@@ -81,14 +81,48 @@ def open_revision_id(session: Session, principal: Principal, version: Collection
     collection = version.collection
     if collection.published_version_id is None:
         return None
+    if principal.is_anonymous and not principal.share_collection_ids:
+        return None  # revisions are never public: spare the query on anonymous listings
     revision = service.open_revision(session, collection_id=collection.id)
     if revision is None or revision.id == version.id:
         return None
     return revision.id if can(principal, Action.READ, collection_version_resource(revision)) else None
 
 
+def preload_collection_versions(session: Session, versions: Iterable[CollectionVersion]) -> None:
+    """Load the datasets, artifacts and canonical rows of many versions in a few queries, not a few per row."""
+    ids = [v.id for v in versions]
+    if not ids:
+        return
+    dataset_version = selectinload(CollectionVersion.dataset_links).selectinload(
+        CollectionVersionDataset.dataset_version
+    )
+    session.scalars(
+        select(CollectionVersion)
+        .where(CollectionVersion.id.in_(ids))
+        .options(
+            selectinload(CollectionVersion.collection),
+            dataset_version.selectinload(DatasetVersion.artifacts),
+            dataset_version.selectinload(DatasetVersion.dataset),
+        )
+    ).all()
+
+
+def preload_dataset_versions(session: Session, versions: Iterable[DatasetVersion]) -> None:
+    ids = [v.id for v in versions]
+    if not ids:
+        return
+    session.scalars(
+        select(DatasetVersion)
+        .where(DatasetVersion.id.in_(ids))
+        .options(selectinload(DatasetVersion.artifacts), selectinload(DatasetVersion.dataset))
+    ).all()
+
+
 def published_collection_versions(session: Session) -> list[CollectionVersion]:
-    return service.published_collections(session)
+    versions = service.published_collections(session)
+    preload_collection_versions(session, versions)
+    return versions
 
 
 def private_collection_versions(session: Session, principal: Principal) -> list[CollectionVersion]:
@@ -97,26 +131,37 @@ def private_collection_versions(session: Session, principal: Principal) -> list[
         return []
     owner = None if principal.is_admin else principal.user_id
     candidates = service.unpublished_collections(session, owner_id=owner)
+    preload_collection_versions(session, candidates)
     return [v for v in candidates if can(principal, Action.READ, collection_version_resource(v))]
 
 
 def collection_history(session: Session, principal: Principal, any_id: str) -> list[CollectionVersion]:
     """Every published version, newest first."""
     version = readable_collection_version(session, principal, any_id)
-    return list(reversed(repo.published_versions_of_collection(session, version.collection_id)))
+    history = list(reversed(repo.published_versions_of_collection(session, version.collection_id)))
+    preload_collection_versions(session, history)
+    return history
 
 
 def dataset_history(session: Session, principal: Principal, any_id: str) -> list[DatasetVersion]:
     """Every published version, newest first."""
     version = readable_dataset_version(session, principal, any_id)
-    return list(reversed(repo.published_versions_of_dataset(session, version.dataset_id)))
+    history = list(reversed(repo.published_versions_of_dataset(session, version.dataset_id)))
+    preload_dataset_versions(session, history)
+    return history
 
 
 def published_dataset_versions(session: Session) -> list[tuple[DatasetVersion, Collection, CollectionVersion]]:
     """The current version of every live published dataset, with its collection and that collection's version."""
     rows = []
-    for version in service.published_datasets(session):
-        collection = repo.get_collection(session, version.dataset.collection_id)
+    versions = service.published_datasets(session)
+    preload_dataset_versions(session, versions)
+    published = select(Collection).where(Collection.published_version_id.is_not(None))
+    collections = {c.id: c for c in session.scalars(published.options(selectinload(Collection.published_version)))}
+    for version in versions:
+        collection = collections.get(version.dataset.collection_id) or repo.get_collection(
+            session, version.dataset.collection_id
+        )
         assert collection.published_version is not None  # a published dataset's collection is published
         rows.append((version, collection, collection.published_version))
     return rows
