@@ -147,3 +147,29 @@ def test_subset_and_back(browser: Any, explorer_server: ExplorerServer, artifact
     settle(page)
     assert "4,000 of 4,000 cells shown" in page.locator(".status").inner_text()
     assert page.errors == []
+
+
+def test_histogram_brush_and_category_search(browser: Any, explorer_server: ExplorerServer) -> None:
+    page = open_explorer(browser, f"{explorer_server.base_url}/e/{explorer_server.version_id}?color=obs:sample_id")
+    # A long category list can be searched.
+    total = page.locator(".legend-row").count()
+    assert total >= 10
+    page.fill(".legend-search", "D01")
+    visible = page.locator(".legend-row:visible")
+    assert 0 < visible.count() < total
+    assert all("D01" in name for name in visible.locator(".legend-name").all_inner_texts())
+    # Brushing the upper half of a continuous column's histogram selects the cells in that range.
+    page.locator("details[data-column='n_counts'] summary").click()
+    settle(page)
+    canvas = page.locator("details[data-column='n_counts'] .histogram-canvas")
+    canvas.wait_for()
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] - 1, box["y"] + box["height"] / 2, steps=6)
+    page.mouse.up()
+    page.wait_for_function("document.querySelector('.selected-count').dataset.count > 0", timeout=30_000)
+    settle(page)
+    assert 0 < selected_count(page) < 4000
+    assert "n_counts in [" in page.locator(".selected-count").inner_text()
+    assert page.errors == []

@@ -3,7 +3,7 @@
 import { h, formatCount } from "./dom.js";
 import { rampCss, continuousRamp } from "./colors.js";
 
-const SEARCH_FROM = 12;
+const SEARCH_FROM = 10;
 
 export function categoryLegend({ column, categories, colors, counts, hidden, onToggle, onOnly, onShowAll, onSelect }) {
   const hiddenSet = new Set(hidden);
