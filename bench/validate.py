@@ -114,7 +114,9 @@ def machine() -> str:
     return f"{os.cpu_count()} cores ({model}){memory}, Linux {platform.release()}, Python {platform.python_version()}"
 
 
-def render(runs: list[Run], sizes: dict[int, tuple[int, int, float]], command: str, repeats: int) -> str:
+def render(
+    runs: list[Run], sizes: dict[int, tuple[int, int, float]], command: str, repeats: int, load: list[float]
+) -> str:
     def best(tool: str, cells: int) -> Run | None:
         mine = [r for r in runs if r.tool == tool and r.cells == cells]
         return min(mine, key=lambda r: r.seconds) if mine else None
@@ -134,7 +136,8 @@ def render(runs: list[Run], sizes: dict[int, tuple[int, int, float]], command: s
         "clock, start-up and imports included; **peak RSS** is its `ru_maxrss` from `os.wait4` (the kernel's "
         "maximum resident set size of that process, as `/usr/bin/time -v` reports it). "
         f"{repeats} run(s) per tool and size; the table shows the median (the fastest in brackets). "
-        "The machine is shared with other work, so absolute times carry noise; both tools share it alike.",
+        "The machine is shared with other work, so absolute times carry noise; both tools share it alike "
+        f"(1-minute load average {min(load):.1f} to {max(load):.1f} during the run, on {os.cpu_count()} cores).",
         "",
         "Inputs: `cellportal.demo.generator` (preset `human_blood`, seed 1): "
         + "; ".join(
@@ -211,6 +214,7 @@ def main() -> None:
 
     runs: list[Run] = []
     sizes: dict[int, tuple[int, int, float]] = {}
+    load = [os.getloadavg()[0]]
     for n_cells in args.cells:
         path = dataset(args.data_dir, n_cells, args.genes, args.seed)
         sizes[n_cells] = (args.genes, nnz_of(path), path.stat().st_size / 1e6)
@@ -219,12 +223,13 @@ def main() -> None:
             for tool, template in plan:
                 run = measure(tool, template, path, n_cells)
                 runs.append(run)
+                load.append(os.getloadavg()[0])
                 print(f"{n_cells:>8,} cells  {tool:<9}  {run.seconds:8.2f} s  {run.peak_rss_mb:8.0f} MB  "
                       f"{run.verdict[:120]}", flush=True)  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in runs], indent=1))
     command = "python bench/validate.py " + shlex.join(sys.argv[1:])
-    text = render(runs, sizes, command.strip(), args.repeats)
+    text = render(runs, sizes, command.strip(), args.repeats, load)
     print("\n" + text)
     if args.write_doc:
         write_section(text)
