@@ -276,6 +276,28 @@ class ExplorerData:
 
     # --- selections ---------------------------------------------------------------------------------
 
+    def selected_values(self, mask: np.ndarray, genes: list[int]) -> list[np.ndarray]:
+        """The non-zero values of each of `genes` over the cells of `mask`, read from the cell-major rows.
+
+        For small selections this reads far less than the genes' whole columns would.
+        """
+        position = np.full(self.n_genes, -1, dtype=np.int64)
+        position[genes] = np.arange(len(genes))
+        rows = np.flatnonzero(mask)
+        found_genes, found_values = [], []
+        for start in range(0, len(rows), 50_000):
+            indices, data = self.cells.gather(rows[start : start + 50_000])
+            where = position[indices]
+            keep = where >= 0
+            found_genes.append(where[keep])
+            found_values.append(data[keep])
+        self.cells.release()
+        which = np.concatenate(found_genes) if found_genes else np.zeros(0, np.int64)
+        values = np.concatenate(found_values) if found_values else np.zeros(0, np.float32)
+        order = np.argsort(which, kind="stable")
+        bounds = np.searchsorted(which[order], np.arange(len(genes) + 1))
+        return [values[order[a:b]] for a, b in itertools.pairwise(bounds)]
+
     def moments(self, mask: np.ndarray) -> GroupMoments:
         """Per-gene sums over the cells where `mask` is true.
 

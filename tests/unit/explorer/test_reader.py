@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from cellportal.explorer.diffexp import Comparison, differential_expression
 from cellportal.explorer.mapped import MatrixCache
 from cellportal.explorer.reader import ExplorerData
 from cellportal.formats.explorer_store import ExplorerStoreReader
@@ -57,3 +58,23 @@ def test_gene_slices_agree(readers: tuple[ExplorerData, ExplorerData], store_fil
                 dense = np.zeros(data.n_cells, np.float32)
                 dense[cells] = values
                 np.testing.assert_array_equal(dense, expected)
+
+
+@pytest.mark.parametrize("size", [40, 1200])
+def test_diffexp_is_the_same_whichever_way_values_are_read(
+    readers: tuple[ExplorerData, ExplorerData], size: int
+) -> None:
+    # Small sets read the table's values from the selected rows (mapped copy), larger ones from gene columns.
+    compressed, mapped = readers
+    rng = np.random.default_rng(size)
+    chosen = rng.choice(compressed.n_cells, 2 * size, replace=False)
+    set1 = np.zeros(compressed.n_cells, bool)
+    set2 = np.zeros(compressed.n_cells, bool)
+    set1[chosen[:size]], set2[chosen[size:]] = True, True
+    comparison = Comparison(set1, set2, "sets")
+    a = differential_expression(compressed, comparison, 30)
+    b = differential_expression(mapped, comparison, 30)
+    assert [g["index"] for g in a["genes"]] == [g["index"] for g in b["genes"]]
+    for x, y in zip(a["genes"], b["genes"], strict=True):
+        assert x["p_wilcoxon"] == pytest.approx(y["p_wilcoxon"], rel=1e-12, abs=1e-300)
+        assert x["t"] == pytest.approx(y["t"], rel=1e-9)
