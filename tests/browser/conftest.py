@@ -16,9 +16,9 @@ from cellportal.app import create_app
 from cellportal.catalog import migrate
 from cellportal.catalog.db import transaction
 from cellportal.config import Settings
-from cellportal.explorer.routes import mount_explorer
+from cellportal.explorer.routes import STATIC_DIR, mount_explorer
 from cellportal.runtime import Runtime
-from tests.conftest import free_port
+from tests.conftest import free_port, require
 from tests.unit.explorer.support import register_explorable, write_labelled_dataset, write_store
 
 CHROMIUM_ARGS = [
@@ -74,6 +74,7 @@ def serve(settings: Settings, n_cells: int, folder: Path) -> Iterator[ExplorerSe
 
 @pytest.fixture(scope="session")
 def explorer_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ExplorerServer]:
+    require((STATIC_DIR / "explorer.js").exists(), "the explorer's browser bundle (make frontend)")
     folder = tmp_path_factory.mktemp("explorer-server")
     settings = Settings(data_dir=folder / "data", public_url="http://127.0.0.1")
     yield from serve(settings, n_cells=4000, folder=folder)
