@@ -30,9 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    # WebGL without a GPU: Chromium only falls back to its software renderer when told it may.
-    "--enable-unsafe-swiftshader",
-]
+]  # WebGL still works: headless Chromium renders it with SwiftShader (ANGLE on Vulkan, software).
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
 
