@@ -25,6 +25,10 @@ def db_session(request: Request) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(db_session)]
+# scope="function": the transaction ends when the route function returns, *before* the response is sent.
+# With the default scope it would stay open while a multi-GB download streams, and on SQLite every
+# transaction holds the write lock (BEGIN IMMEDIATE): the worker could not write for the whole download.
+# It also means a failed commit is an error response, never a 200 for work that was rolled back.
+SessionDep = Annotated[Session, Depends(db_session, scope="function")]
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 PrincipalDep = Annotated[Principal, Depends(resolve_principal)]

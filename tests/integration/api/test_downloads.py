@@ -137,3 +137,38 @@ def test_s3_choice_redirects_or_proxies(runtime: Runtime, write, put_blob, stora
             assert "X-Amz-Signature=" in answer.headers["location"]
         else:
             assert answer.status_code == 200  # a local file is always sent by the app, with Range support
+
+
+class _WatchedStore:
+    """The real store, reporting whether the request still held a database connection while the body streamed."""
+
+    def __init__(self, store: object, runtime: Runtime) -> None:
+        self._store, self._runtime = store, runtime
+        self.connections_held_while_streaming: list[int] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._store, name)
+
+    def local_path(self, key: str) -> None:
+        return None  # take the streaming path even for a local store
+
+    def presigned_url(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def iter_range(self, *args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        self.connections_held_while_streaming.append(self._runtime.engine.pool.checkedout())
+        yield from self._store.iter_range(*args, **kwargs)  # type: ignore[attr-defined]
+
+
+def test_the_transaction_ends_before_the_file_streams(runtime: Runtime, write, put_blob) -> None:
+    """On SQLite a transaction holds the write lock: a long download must not keep the worker from writing."""
+    with write() as session:
+        version = make_collection(session, datasets=1, put_blob=put_blob).dataset_versions[0]
+    watched = _WatchedStore(runtime.blobs, runtime)
+    runtime.__dict__["blobs"] = watched  # Runtime.blobs is a cached property: this is the instance it serves
+
+    with TestClient(create_app(runtime, s3_downloads="proxy")) as client:
+        response = client.get(f"/datasets/{version.id}.h5ad")
+
+    assert response.content == artifact_bytes(version.id, "h5ad")
+    assert watched.connections_held_while_streaming == [0]

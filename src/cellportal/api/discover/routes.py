@@ -130,7 +130,8 @@ def get_collection_dataset(
     collection_version = queries.readable_collection_version(session, principal, collection_id)
     for version in collection_version.dataset_versions:
         if dataset_id in (version.id, version.dataset_id):
-            return present.dataset(version)
+            # Through the dataset's own checks too: a dataset removed later answers 410 even via an old version.
+            return present.dataset(queries.readable_dataset_version(session, principal, version.id))
     # Not in this version: answer as the dataset itself would (410 if it was removed), if it belongs here.
     version = queries.readable_dataset_version(session, principal, dataset_id)
     if version.dataset.collection_id != collection_version.collection_id:
