@@ -135,4 +135,23 @@ def test_removed_dataset_answers_410_and_its_collection_lives_on(client: TestCli
         kept.dataset_id
     ]
     assert client.get(f"{API}/collection_versions/{first_cv}").status_code == 200  # history stays readable
+    assert client.get(f"{API}/collections/{first_cv}/datasets/{dropped.dataset_id}").status_code == 410
     assert {d["dataset_id"] for d in client.get(f"{API}/datasets").json()} == {kept.dataset_id}
+
+
+def test_private_index_marks_revisions_of_published_datasets(client: TestClient, write) -> None:
+    with write() as session:
+        published = make_collection(session, datasets=1)
+        dataset = published.dataset_versions[0]
+        revision = service.start_revision(session, collection_id=published.collection_id)
+        replacement = service.replace_dataset(session, collection_version_id=revision.id, dataset_id=dataset.dataset_id)
+        make_ready(session, replacement, title="Dataset 1, corrected")
+        collection_id = published.collection_id
+
+    private = client.get(f"{API}/datasets", params={"visibility": "PRIVATE"}, headers=as_("owner")).json()
+    assert [(d["dataset_version_id"], d["visibility"]) for d in private] == [(replacement.id, "PRIVATE")]
+    assert private[0]["revision_of_dataset"] == dataset.dataset_id
+    assert private[0]["revision_of_collection"] == collection_id
+    assert client.get(f"{API}/datasets", params={"visibility": "PRIVATE"}, headers=as_("stranger")).json() == []
+    public = client.get(f"{API}/datasets").json()
+    assert [d["dataset_version_id"] for d in public] == [dataset.id]  # the published version until the revision is
