@@ -58,7 +58,7 @@ def test_explore_colour_search_lasso_de_and_share(
     page.screenshot(path=artifacts_dir / "01-opened.png")
 
     # Colour by a category: the legend lists each value with its count.
-    page.select_option(".color-select", "author_cell_type")
+    page.select_option(".color-select", "obs:author_cell_type")
     settle(page)
     rows = page.locator(".legend-row")
     assert rows.count() >= 8
@@ -79,6 +79,7 @@ def test_explore_colour_search_lasso_de_and_share(
     page.locator(".suggestion", has_text="MS4A1").first.click()
     settle(page)
     assert page.locator(".legend-label").text_content() == "MS4A1 expression"
+    assert page.locator(".color-select").input_value() == "gene:MS4A1"
     assert page.locator(".histogram[data-title='MS4A1']").count() == 1
     page.screenshot(path=artifacts_dir / "03-gene.png")
 

@@ -4,7 +4,8 @@
 const GENES_KEPT = 8;
 
 export class DataStore {
-  constructor(api, schema, genes) {
+  // `prefetched`: {obsm key: promise of its frame}, requested before the schema arrived.
+  constructor(api, schema, genes, prefetched = {}) {
     this.api = api;
     this.schema = schema;
     this.nCells = schema.n_cells;
@@ -14,6 +15,11 @@ export class DataStore {
     genes.symbols.forEach((s, i) => this.geneIndex.set(s.toUpperCase(), i));
     genes.ids.forEach((s, i) => this.geneIndex.set(s.toUpperCase(), i));
     this.embeddings = new Map();
+    for (const [name, frame] of Object.entries(prefetched)) {
+      const positions = frame.then(({ arrays }) => normalise(arrays.x, arrays.y));
+      positions.catch(() => {}); // a name from the URL may not exist; the schema decides
+      this.embeddings.set(name, positions);
+    }
     this.obsColumns = new Map();
     this.geneValues = new Map(); // insertion order = recency
   }

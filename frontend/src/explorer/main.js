@@ -45,9 +45,12 @@ class Explorer {
 
   async start() {
     this.buildLayout();
+    // The first embedding is known from the page, so its (large) request starts with the schema's.
+    const first = this.state.embedding || this.config.default_embedding;
+    const prefetched = first ? { [first]: this.api.embedding(first) } : {};
     const [schema, genes] = await this.busy(Promise.all([this.api.schema(), this.api.genes()]));
     this.schema = schema;
-    this.data = new DataStore(this.api, schema, genes);
+    this.data = new DataStore(this.api, schema, genes, prefetched);
     const embeddings = schema.embeddings.map((e) => e.name);
     if (!embeddings.includes(this.state.embedding)) this.state.embedding = schema.default_embedding;
     this.fillControls(genes);
@@ -108,11 +111,14 @@ class Explorer {
     });
     this.colorSelect.replaceChildren(
       h("option", { value: "" }, "— nothing —"),
-      ...this.schema.obs.map((c) => h("option", { value: c.name }, `${c.name}${c.kind === "categorical" ? "" : " (continuous)"}`)),
+      ...this.schema.obs.map((c) =>
+        h("option", { value: `obs:${c.name}` }, `${c.name}${c.kind === "categorical" ? "" : " (continuous)"}`),
+      ),
     );
     this.colorSelect.addEventListener("change", () => {
-      const name = this.colorSelect.value;
-      this.state.color = name ? { kind: "obs", name } : null;
+      const value = this.colorSelect.value;
+      if (value.startsWith("gene:")) this.state.color = { kind: "gene", name: value.slice(5) };
+      else this.state.color = value ? { kind: "obs", name: value.slice(4) } : null;
       this.busy(this.renderColor());
     });
     this.root.querySelector(".gene-search-slot").replaceWith(
@@ -172,7 +178,7 @@ class Explorer {
 
   async renderColor() {
     const color = this.state.color;
-    this.colorSelect.value = color && color.kind === "obs" ? color.name : "";
+    this.syncColorSelect(color);
     if (!color) {
       this.legendBox.replaceChildren();
       await this.plot.colorUniform();
@@ -205,6 +211,15 @@ class Explorer {
       this.legendBox.replaceChildren(continuousLegend({ label, min: lo, max: column.max }));
     }
     this.syncUrl();
+  }
+
+  // The select shows what the cells are coloured by, a gene included (offered while it colours them).
+  syncColorSelect(color) {
+    this.colorSelect.querySelector("option.gene-option")?.remove();
+    if (color && color.kind === "gene") {
+      this.colorSelect.append(h("option", { class: "gene-option", value: `gene:${color.name}` }, `${color.name} (gene)`));
+    }
+    this.colorSelect.value = color ? `${color.kind}:${color.name}` : "";
   }
 
   toggleCategory(column, name) {

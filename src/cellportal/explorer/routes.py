@@ -74,7 +74,11 @@ def explorer_page(any_id: str, request: Request, session: SessionDep, principal:
     data = _open(request, found)
     facts = panel_facts(session, found.version, Urls(runtime.settings.public_url))
     facts.update(cell_count=data.n_cells, gene_count=data.n_genes)
-    config = {"api_base": f"{API_PREFIX}/{found.version.id}", "dataset": facts}
+    config = {
+        "api_base": f"{API_PREFIX}/{found.version.id}",
+        "default_embedding": data.schema()["default_embedding"],
+        "dataset": facts,
+    }
     bundle = STATIC_DIR / "explorer.js"
     html = TEMPLATES.get_template("explorer.html").render(
         title=facts["title"] or "Dataset",
