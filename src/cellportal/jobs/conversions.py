@@ -6,10 +6,8 @@ writing behind it.
 
 from __future__ import annotations
 
-import ctypes
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -18,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-PR_SET_PDEATHSIG = 1
+from cellportal.jobs._process import die_with_parent
 
 
 @dataclass(frozen=True)
@@ -39,22 +37,6 @@ class ConversionOutcome:
 
 def default_parallelism() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
-
-
-def _load_libc() -> Any:
-    try:
-        return ctypes.CDLL("libc.so.6", use_errno=True)
-    except OSError:  # not Linux: a child may outlive a killed worker; its work dir is per attempt anyway
-        return None
-
-
-# Loaded here, not in the forked child: between fork and exec only the prctl call itself may run.
-_LIBC = _load_libc()
-
-
-def _die_with_parent() -> None:
-    if _LIBC is not None:
-        _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def run_conversions(
@@ -118,7 +100,7 @@ def _start(task: ConversionTask) -> tuple[subprocess.Popen[bytes], ConversionTas
             [sys.executable, "-m", "cellportal.jobs.convert_one", str(request_path)],
             stdout=log,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
     return process, task, outcome_path, log_path
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from cellportal.catalog.db import transaction
 from cellportal.config import Settings
 from cellportal.jobs import repository
+from cellportal.jobs._process import die_with_parent
 from cellportal.jobs.celery_app import make_celery
 from cellportal.jobs.outbox import celery_sender
 from cellportal.jobs.reaper import ReaperThread, policy_from
@@ -48,12 +49,14 @@ class WorkerSupervisor:
         node: str | None = None,
         reaper: bool = True,
         log_file: Path | None = None,
+        shutdown_timeout: float = 20.0,
     ) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
         self.concurrency = concurrency
         self.node = node or f"cellportal-{os.getpid()}@{socket.gethostname()}"
         self.log_file = log_file
+        self.shutdown_timeout = shutdown_timeout
         self.child: subprocess.Popen[bytes] | None = None
         self.restarts = 0
         self._stop = threading.Event()
@@ -65,7 +68,6 @@ class WorkerSupervisor:
             self._reaper = ReaperThread(runtime.sessions, policy_from(self.settings), sender, interval)
 
     def start(self) -> WorkerSupervisor:
-        self._spawn()
         self._monitor.start()
         if self._reaper:
             self._reaper.start()
@@ -82,22 +84,32 @@ class WorkerSupervisor:
             self.node,
         ]
         output = open(self.log_file, "ab") if self.log_file else None  # noqa: SIM115 (kept for the child's life)
-        self.child = subprocess.Popen(command, env=settings_env(self.settings), stdout=output, stderr=output)
+        self.child = subprocess.Popen(
+            command, env=settings_env(self.settings), stdout=output, stderr=output, preexec_fn=die_with_parent
+        )
         log.info("worker %s started (pid %d)", self.node, self.child.pid)
 
     def _watch(self) -> None:
+        # Every child is started, and stopped, from this thread: PR_SET_PDEATHSIG fires when the *thread*
+        # that forked a child ends, so this thread lives exactly as long as the children it starts.
+        self._spawn()
+        try:
+            self._keep_alive()
+        finally:
+            self._terminate_child()
+
+    def _keep_alive(self) -> None:
         delay = 1.0
         last_presence = 0.0
         started = time.monotonic()
         while not self._stop.wait(0.5):
             assert self.child is not None
             if self.child.poll() is not None:
-                log.warning(
-                    "worker %s exited with %s; starting it again in %.0f s", self.node, self.child.returncode, delay
-                )
+                code = self.child.returncode
+                log.warning("worker %s exited with %s; starting it again in %.0f s", self.node, code, delay)
                 if self._stop.wait(delay):
                     return
-                # A worker that ran a while before dying gets a fresh, short delay; one dying at once, longer.
+                # A worker that ran a while before dying gets a short delay again; one dying at once, longer.
                 delay = 1.0 if time.monotonic() - started > 60 else min(delay * 2, 30.0)
                 self.restarts += 1
                 started = time.monotonic()
@@ -111,18 +123,21 @@ class WorkerSupervisor:
                 except Exception:
                     log.warning("worker presence not written", exc_info=True)
 
-    def stop(self, timeout: float = 20.0) -> None:
+    def _terminate_child(self) -> None:
+        if self.child is None or self.child.poll() is not None:
+            return
+        self.child.send_signal(signal.SIGTERM)  # Celery's warm shutdown: the running job may finish
+        try:
+            self.child.wait(timeout=self.shutdown_timeout)
+        except subprocess.TimeoutExpired:
+            self.child.kill()  # its job goes silent and the reaper re-queues it
+            self.child.wait()
+
+    def stop(self) -> None:
         self._stop.set()
         if self._reaper:
             self._reaper.stop()
-        self._monitor.join(timeout=5)
-        if self.child is not None and self.child.poll() is None:
-            self.child.send_signal(signal.SIGTERM)  # Celery's warm shutdown: the running job finishes or is re-queued
-            try:
-                self.child.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.child.kill()
-                self.child.wait()
+        self._monitor.join(timeout=self.shutdown_timeout + 10)
         try:
             with transaction(self.runtime.sessions) as session:
                 repository.worker_gone(session, self.node)

@@ -12,6 +12,7 @@ from celery import Celery
 from celery.signals import worker_process_init
 
 from cellportal.config import Settings
+from cellportal.jobs._process import die_with_parent
 from cellportal.jobs.celery_app import PROCESS_DATASET_TASK
 from cellportal.runtime import Runtime
 
@@ -37,6 +38,7 @@ def register(app: Celery, settings: Settings) -> None:
 
 def _process_runtime() -> Runtime:
     global _runtime
+    die_with_parent()  # a pool child outliving its Celery process would heartbeat a job nobody can ack
     if _runtime is None:
         assert _settings is not None, "tasks.register() was not called in this process"
         _runtime = Runtime(_settings)
@@ -47,6 +49,7 @@ def _process_runtime() -> Runtime:
 def _after_fork(**_: object) -> None:
     # Connections pooled before the fork belong to the parent; never share them (dispose without closing).
     global _runtime
+    die_with_parent()  # a pool child outliving its Celery process would heartbeat a job nobody can ack
     if _runtime is not None and "engine" in _runtime.__dict__:
         _runtime.engine.dispose(close=False)
     _runtime = None

@@ -19,6 +19,7 @@ from cellportal.catalog import service as catalog
 from cellportal.catalog.db import transaction
 from cellportal.catalog.migrate import upgrade
 from cellportal.config import Settings
+from cellportal.jobs._process import die_with_parent
 from cellportal.jobs.supervisor import settings_env
 from cellportal.runtime import Runtime
 from tests.conftest import port_open, require
@@ -101,6 +102,7 @@ class WorkerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,  # if pytest itself is killed, no worker outlives it
         )
 
     @property
