@@ -8,6 +8,7 @@ import typer
 
 from cellportal.cli import app
 from cellportal.cli._context import configure_logging, open_runtime
+from cellportal.storage import BlobStore
 
 
 @app.command()
@@ -60,12 +61,12 @@ def fsck(as_json: bool = typer.Option(False, "--json", help="Print the problems 
         runtime.close()
 
 
-def _check(blobs: object, sha256: str, size: int | None) -> str | None:
-    if not blobs.exists(sha256):  # type: ignore[attr-defined]
+def _check(blobs: BlobStore, sha256: str, size: int | None) -> str | None:
+    if not blobs.exists(sha256):
         return "missing from the store"
-    actual = blobs.size(sha256)  # type: ignore[attr-defined]
+    actual = blobs.size(sha256)
     if size is not None and actual != size:
         return f"size {actual} bytes, catalog says {size}"
-    if not blobs.verify(sha256):  # type: ignore[attr-defined]
+    if not blobs.verify(sha256):
         return "content does not match its sha256"
     return None

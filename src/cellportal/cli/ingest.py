@@ -79,9 +79,13 @@ def ingest(
         failed = [s for s in states if s.processing_status != "SUCCESS"]
         published = False
         if publish and not failed:
-            with transaction(runtime.sessions) as session:
-                catalog.publish(session, collection_version_id=collection_version_id)
-            published = True
+            try:
+                with transaction(runtime.sessions) as session:
+                    catalog.publish(session, collection_version_id=collection_version_id)
+                published = True
+            except CatalogError as error:
+                stderr.print(f"[red]not published:[/] {error}")
+                raise typer.Exit(1) from error
         elif publish:
             stderr.print("[yellow]not published:[/] some datasets failed")
 

@@ -40,10 +40,19 @@ def latest_job_for(session: Session, dataset_version_id: str) -> Job | None:
     return session.scalars(statement).first()
 
 
-def claim(session: Session, job_id: str, *, worker: str, stale_seconds: float, now: datetime | None = None) -> bool:
+def claim(
+    session: Session,
+    job_id: str,
+    *,
+    worker: str,
+    stale_seconds: float,
+    max_attempts: int | None = None,
+    now: datetime | None = None,
+) -> bool:
     """Take the job if it is QUEUED, or RUNNING with a silent heartbeat (see rules.may_claim).
 
-    One conditional UPDATE, so two workers handed the same job id cannot both win.
+    One conditional UPDATE, so two workers handed the same job id cannot both win. A silent job that used
+    its attempts is not taken over by a redelivered message; the reaper fails it instead.
     """
     now = now or utcnow()
     stale_before = now - timedelta(seconds=stale_seconds)
@@ -53,7 +62,11 @@ def claim(session: Session, job_id: str, *, worker: str, stale_seconds: float, n
             Job.id == job_id,
             or_(
                 Job.state == JobState.QUEUED,
-                and_(Job.state == JobState.RUNNING, _silent_since(stale_before)),
+                and_(
+                    Job.state == JobState.RUNNING,
+                    _silent_since(stale_before),
+                    Job.attempts < (max_attempts if max_attempts is not None else 2**31),
+                ),
             ),
         )
         .values(

@@ -34,7 +34,14 @@ def run_job(
     settings = runtime.settings
     owner = owner or worker_identity()
     with transaction(runtime.sessions) as session:
-        if not repository.claim(session, job_id, worker=owner, stale_seconds=settings.job_stale_seconds):
+        claimed = repository.claim(
+            session,
+            job_id,
+            worker=owner,
+            stale_seconds=settings.job_stale_seconds,
+            max_attempts=settings.job_max_attempts,
+        )
+        if not claimed:
             log.info("job %s is finished or running elsewhere; message dropped", job_id)
             return None
         job = repository.get_job(session, job_id)
