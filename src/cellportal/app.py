@@ -1,9 +1,7 @@
-"""The ASGI app: wiring only. Routers live in api/ (and later web/, explorer/); nothing is decided here."""
+"""The ASGI app: wiring only. Routers live in api/ and explorer/ (and later web/); nothing is decided here."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Literal
 
 from fastapi import FastAPI
@@ -14,6 +12,7 @@ from cellportal.api.downloads import router as downloads_router
 from cellportal.api.errors import install_error_handlers
 from cellportal.auth.principals import StaticTokens, TokenResolver
 from cellportal.config import Settings
+from cellportal.explorer import mount_explorer
 from cellportal.runtime import Runtime
 
 
@@ -32,15 +31,7 @@ def create_app(
     """
     owned = not isinstance(settings_or_runtime, Runtime)
     runtime = settings_or_runtime if isinstance(settings_or_runtime, Runtime) else Runtime(settings_or_runtime)
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        if owned:
-            runtime.close()
-
     app = FastAPI(
-        lifespan=lifespan,
         title="cellportal",
         version=__version__,
         description="Public Discover API (the read operations of the CELLxGENE Discover Curation API) "
@@ -59,4 +50,8 @@ def create_app(
 
     app.include_router(discover_router)
     app.include_router(downloads_router)
+    mount_explorer(app, runtime)  # /e/<id>: the explorer page and its data API
+    if owned:
+        # Shutdown handlers rather than a lifespan, so the mounted parts can add theirs (the explorer does).
+        app.router.add_event_handler("shutdown", runtime.close)
     return app
