@@ -101,6 +101,16 @@ class Column:
                 seen[key] = None
         return [None if k == ("nan",) else k for k in seen]
 
+    def factorize(self) -> tuple[list[Any], np.ndarray]:
+        """(distinct values, per-row index into them); ``None`` stands for a missing value."""
+        if self.is_categorical:
+            assert self.codes is not None and self.categories is not None
+            values = [*list(self.categories), None]
+            return values, np.where(self.codes < 0, len(self.categories), self.codes)
+        seen: dict[Any, int] = {}
+        codes = np.array([seen.setdefault(v, len(seen)) for v in self.row_values().tolist()], dtype=np.int64)
+        return list(seen), codes
+
     def has_missing(self) -> bool:
         if self.is_categorical:
             assert self.codes is not None

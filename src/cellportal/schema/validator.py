@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from cellportal.schema.dataset import Dataset, load_dataset
-from cellportal.schema.h5ad import UnreadableFile, open_h5ad
+from cellportal.schema.h5ad import Matrix, UnreadableFile, open_h5ad
 from cellportal.schema.issues import Issue, issue
 from cellportal.schema.ontology import OntologyIndex, ontology_index
 from cellportal.schema.report import ValidationReport
@@ -50,7 +51,7 @@ def _guarded(family: str, run: Callable[[], list[Issue]]) -> list[Issue]:
 
 def _scans(ds: Dataset) -> dict[str, ScanResult]:
     """Stream X, raw.X and dense layers once each, asking only for what the rules need."""
-    results: dict[str, ScanResult] = {}
+    jobs: list[tuple[Matrix, ScanRequest]] = []
     flagged = features.filtered_mask(ds)
     raw_location = "raw.X" if ds.raw_X is not None else "X"
     for matrix in (ds.X, ds.raw_X):
@@ -65,11 +66,16 @@ def _scans(ds: Dataset) -> dict[str, ScanResult]:
         )
         if flagged is not None and matrix.shape and len(flagged) != matrix.shape[1]:
             request.filtered_columns = None  # var and X disagree; reported by the shape rules
-        results[matrix.location] = scan(matrix, request)
+        jobs.append((matrix, request))
     for layer in ds.layers.values():
         if layer.format == "dense":
-            results[layer.location] = scan(layer, ScanRequest())
-    return results
+            jobs.append((layer, ScanRequest()))
+    if len(jobs) < 2:
+        return {matrix.location: scan(matrix, request) for matrix, request in jobs}
+    # X and raw.X are scanned side by side: numpy releases the GIL, so two cores share the work.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {matrix.location: pool.submit(scan, matrix, request) for matrix, request in jobs}
+        return {location: future.result() for location, future in futures.items()}
 
 
 def _matrix_issues(ds: Dataset, index: OntologyIndex) -> list[Issue]:

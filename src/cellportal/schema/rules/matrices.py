@@ -8,7 +8,7 @@ from cellportal.schema.dataset import Dataset
 from cellportal.schema.h5ad import Matrix
 from cellportal.schema.issues import Issue, issue
 from cellportal.schema.ontology import OntologyIndex
-from cellportal.schema.rules.matrix_scan import ScanResult, duplicate_rows
+from cellportal.schema.rules.matrix_scan import ScanResult, confirm_duplicates, duplicate_candidates
 
 MAX_DENSE_SPARSITY = 0.5
 _SPARSE_FORMAT_HINT = "Please ensure it is either a dense array or one of the supported sparse matrix encodings (csr)"
@@ -293,8 +293,8 @@ def check_duplicates(ds: Dataset, scan: ScanResult | None) -> list[Issue]:
     in_tissue = ds.obs.columns.get("in_tissue") if ds.obs is not None else None
     if in_tissue is not None and in_tissue.values is not None and len(in_tissue.values) == len(scan.row_hashes):
         keep = np.asarray(in_tissue.values != 0)
-    duplicated = duplicate_rows(scan.row_hashes, keep)
-    count = int(duplicated.sum())
+    duplicated = confirm_duplicates(matrix, duplicate_candidates(scan.row_hashes, keep))
+    count = len(duplicated)
     if not count:
         return []
     name = "adata.raw.X" if matrix.location == "raw.X" else "adata.X"
@@ -304,7 +304,7 @@ def check_duplicates(ds: Dataset, scan: ScanResult | None) -> list[Issue]:
             f"Found {count} duplicated raw counts in obs {name}.",
             matrix.location,
             count=count,
-            examples=_row_names(ds, np.flatnonzero(duplicated)[:5]),
+            examples=_row_names(ds, duplicated[:5]),
         )
     ]
 

@@ -1,12 +1,13 @@
 """One streaming pass over a matrix that gathers everything the matrix rules need.
 
-The matrix is read in blocks of about two million stored values (CSR rows, dense rows or CSC columns), so
+The matrix is read in blocks of about a million stored values (CSR rows, dense rows or CSC columns), so
 memory stays flat whatever the number of cells; only a few bytes per cell (non-zero counts, a 64-bit row
 hash) and per feature (column sums) are kept.
 
 Duplicate cells are found by hashing each row's non-zero (column, value) pairs: every pair is mixed into a
-64-bit value and the row's hash is their sum, so equal rows always get equal hashes and different rows
-collide with probability about 2^-64 per pair of rows.
+64-bit value and the row's hash is their sum, so equal rows always get equal hashes. Rows that share a
+hash are then compared value by value (:func:`confirm_duplicates`), so a hash collision can never be
+reported as a duplicate.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from cellportal.schema.h5ad import Matrix
 
 _MIX_1 = np.uint64(0x9E3779B97F4A7C15)
 _MIX_2 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_3 = np.uint64(0x94D049BB133111EB)
+NNZ_BUDGET = 1_000_000
 
 
 @dataclass
@@ -46,22 +47,40 @@ class ScanResult:
 
 
 def _mix(columns: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """A well-spread 64-bit hash of each (column, value) pair (splitmix64 finaliser)."""
-    bits = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
-    x = columns.astype(np.uint64) * _MIX_1 ^ bits
-    x ^= x >> np.uint64(30)
+    """A well-spread 64-bit hash of each (column, value) pair, computed in place where possible."""
+    if values.dtype.itemsize == 4:
+        bits = values.view(np.uint32)
+    elif values.dtype.itemsize == 8:
+        bits = values.view(np.uint64)
+    else:
+        bits = values.astype(np.float64).view(np.uint64)
+    x = columns.astype(np.uint64)
+    x += np.uint64(1)
+    x *= _MIX_1
+    x ^= bits
     x *= _MIX_2
-    x ^= x >> np.uint64(27)
-    x *= _MIX_3
     x ^= x >> np.uint64(31)
     return x
 
 
-def _first_rows(mask_rows: np.ndarray, already: np.ndarray | None, limit: int = 5) -> np.ndarray:
-    rows = np.unique(mask_rows)[:limit]
+def _remember_rows(rows: np.ndarray, already: np.ndarray | None, limit: int = 5) -> np.ndarray:
+    rows = np.unique(rows)[:limit]
     if already is None:
         return rows
     return np.unique(np.concatenate([already, rows]))[:limit]
+
+
+def _invalid_counts(data: np.ndarray) -> np.ndarray:
+    """Values that are not non-negative integers. As in the reference, NaN passes this test (it is
+    reported separately as non-finite) and -inf fails it."""
+    if data.dtype.kind != "f":
+        return data < 0
+    return ((data < 0) | (np.trunc(data) != data)) & ~np.isnan(data)
+
+
+def _rows_of(positions: np.ndarray, indptr: np.ndarray, start: int) -> np.ndarray:
+    """Row numbers of stored-value positions within a CSR block."""
+    return np.searchsorted(indptr, positions, side="right") - 1 + start
 
 
 def scan(matrix: Matrix, request: ScanRequest) -> ScanResult:
@@ -78,104 +97,130 @@ def scan(matrix: Matrix, request: ScanRequest) -> ScanResult:
         result.row_hashes = np.zeros(n_rows, dtype=np.uint64)
     try:
         if matrix.format == "csc":
-            for data, rows, columns in matrix.column_chunks():
-                _consume(
-                    result,
-                    request,
-                    np.asarray(data),
-                    np.asarray(rows, dtype=np.int64),
-                    np.asarray(columns, dtype=np.int64),
-                    None,
-                    0,
-                )
+            for data, rows, columns in matrix.column_chunks(NNZ_BUDGET):
+                _consume_csc(result, request, np.asarray(data), np.asarray(rows), columns, n_cols)
         else:
-            for start, stop, data, indices, indptr in matrix.row_chunks():
-                data = np.asarray(data)
-                lengths = np.diff(indptr)
-                rows = np.repeat(np.arange(start, stop, dtype=np.int64), lengths)
-                _consume(result, request, data, rows, np.asarray(indices, dtype=np.int64), indptr, start)
+            for start, _stop, data, indices, indptr in matrix.row_chunks(NNZ_BUDGET):
+                _consume_csr(result, request, np.asarray(data), np.asarray(indices), indptr, start, n_cols)
     except (OSError, ValueError, IndexError, KeyError, TypeError) as error:
         result.error = f"{matrix.location} could not be read: {error}"
     return result
 
 
-def _consume(
-    result: ScanResult,
-    request: ScanRequest,
-    data: np.ndarray,
-    rows: np.ndarray,
-    columns: np.ndarray,
-    indptr: np.ndarray | None,
-    start: int,
-) -> None:
+def _check_columns(indices: np.ndarray, n_cols: int) -> None:
+    if indices.size and (int(indices.max()) >= n_cols or int(indices.min()) < 0):
+        raise IndexError(f"a column index is outside 0..{n_cols - 1}")
+
+
+def _consume_csr(result: ScanResult, request: ScanRequest, data: np.ndarray, indices: np.ndarray,
+                 indptr: np.ndarray, start: int, n_cols: int) -> None:  # fmt: skip
     result.stored_values += int(data.size)
-    if data.size and (columns.min() < 0 or columns.max() >= _n_cols(result, request, columns)):
-        raise IndexError("column index out of range")
-    if data.dtype.kind == "f":
-        finite = np.isfinite(data)
-        if not finite.all():
-            bad = ~finite
-            result.non_finite_count += int(bad.sum())
-            result.non_finite_rows = _first_rows(rows[bad], result.non_finite_rows)
-    if result.column_sums is not None and data.size:
-        result.column_sums += np.bincount(columns, weights=data.astype(np.float64), minlength=len(result.column_sums))
-    if request.filtered_columns is not None and data.size:
-        result.filtered_stored_values += int(request.filtered_columns[columns].sum())
+    if not data.size:
+        return
+    _check_columns(indices, n_cols)
+    is_float = data.dtype.kind == "f"
+    # One reduction tells whether any value is NaN or infinite; the per-value test runs only if so.
+    if is_float and not np.isfinite(data.sum(dtype=np.float64)):
+        bad = np.flatnonzero(~np.isfinite(data))
+        if bad.size:
+            result.non_finite_count += int(bad.size)
+            result.non_finite_rows = _remember_rows(_rows_of(bad, indptr, start), result.non_finite_rows)
+    if result.column_sums is not None:
+        result.column_sums += np.bincount(indices, weights=data, minlength=n_cols)
+    if request.filtered_columns is not None:
+        result.filtered_stored_values += int(np.count_nonzero(request.filtered_columns[indices]))
+    if result.row_nonzero is None and result.row_hashes is None and not request.raw_values:
+        return
     nonzero = data != 0
-    if result.row_nonzero is not None and data.size:
-        if indptr is None:  # CSC block: rows come in any order
-            result.row_nonzero += np.bincount(rows[nonzero], minlength=len(result.row_nonzero))
-        else:
-            _add_row_counts(result.row_nonzero, nonzero, indptr, start)
-    if request.raw_values and data.size:
-        if data.dtype.kind == "f":
-            with np.errstate(invalid="ignore"):
-                invalid = (np.mod(data, 1) > 0) | (data < 0)
-        else:
-            invalid = data < 0
+    every_value_nonzero = bool(nonzero.all())
+    n_block = len(indptr) - 1
+    if every_value_nonzero:
+        kept_indptr = indptr
+        kept_columns, kept_values = indices, data
+    else:
+        cumulative = np.concatenate([[0], np.cumsum(nonzero, dtype=np.int64)])
+        kept_indptr = cumulative[indptr]
+        kept_columns, kept_values = indices[nonzero], data[nonzero]
+    row_counts = np.diff(kept_indptr)
+    if result.row_nonzero is not None:
+        result.row_nonzero[start : start + n_block] += row_counts
+    if request.raw_values:
+        invalid = _invalid_counts(data)
+        if invalid.any():
+            positions = np.flatnonzero(invalid)
+            result.invalid_value_count += int(positions.size)
+            result.invalid_value_rows = _remember_rows(_rows_of(positions, indptr, start), result.invalid_value_rows)
+    if result.row_hashes is not None and kept_values.size:
+        mixed = _mix(kept_columns, kept_values)
+        filled = row_counts > 0
+        sums = np.add.reduceat(mixed, kept_indptr[:-1][filled]) if filled.any() else np.zeros(0, np.uint64)
+        block = np.zeros(n_block, dtype=np.uint64)
+        block[filled] = sums
+        result.row_hashes[start : start + n_block] = block
+
+
+def _consume_csc(result: ScanResult, request: ScanRequest, data: np.ndarray, rows: np.ndarray,
+                 columns: np.ndarray, n_cols: int) -> None:  # fmt: skip
+    result.stored_values += int(data.size)
+    if not data.size:
+        return
+    if result.row_nonzero is not None and rows.size and int(rows.max()) >= len(result.row_nonzero):
+        raise IndexError("a row index is outside the matrix")
+    if data.dtype.kind == "f":
+        bad = ~np.isfinite(data)
+        if bad.any():
+            result.non_finite_count += int(bad.sum())
+            result.non_finite_rows = _remember_rows(rows[bad], result.non_finite_rows)
+    if result.column_sums is not None:
+        result.column_sums += np.bincount(columns, weights=data, minlength=n_cols)
+    if request.filtered_columns is not None:
+        result.filtered_stored_values += int(np.count_nonzero(request.filtered_columns[columns]))
+    nonzero = data != 0
+    if result.row_nonzero is not None:
+        result.row_nonzero += np.bincount(rows[nonzero], minlength=len(result.row_nonzero))
+    if request.raw_values:
+        invalid = _invalid_counts(data)
         if invalid.any():
             result.invalid_value_count += int(invalid.sum())
-            result.invalid_value_rows = _first_rows(rows[invalid], result.invalid_value_rows)
-    if result.row_hashes is not None and indptr is not None and data.size:
-        mixed = _mix(columns[nonzero], data[nonzero])
-        kept_rows = rows[nonzero] - start
-        block = np.zeros(len(indptr) - 1, dtype=np.uint64)
-        if len(kept_rows):
-            _segment_sum(block, kept_rows, mixed)
-        result.row_hashes[start : start + len(block)] = block
+            result.invalid_value_rows = _remember_rows(rows[invalid], result.invalid_value_rows)
 
 
-def _n_cols(result: ScanResult, request: ScanRequest, columns: np.ndarray) -> int:
-    if result.column_sums is not None:
-        return len(result.column_sums)
-    if request.filtered_columns is not None:
-        return len(request.filtered_columns)
-    return int(columns.max()) + 1
-
-
-def _add_row_counts(counts: np.ndarray, nonzero: np.ndarray, indptr: np.ndarray, start: int) -> None:
-    cumulative = np.concatenate([[0], np.cumsum(nonzero, dtype=np.int64)])
-    counts[start : start + len(indptr) - 1] += cumulative[indptr[1:]] - cumulative[indptr[:-1]]
-
-
-def _segment_sum(block: np.ndarray, rows: np.ndarray, values: np.ndarray) -> None:
-    """Sum uint64 values per (sorted) row with wrap-around, faster than np.add.at for big blocks."""
-    boundaries = np.flatnonzero(np.diff(rows)) + 1
-    starts = np.concatenate([[0], boundaries])
-    sums = np.add.reduceat(values, starts)
-    block[rows[starts]] = sums
-
-
-def duplicate_rows(hashes: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
-    """Boolean mask of rows whose hash another kept row shares (all members of each duplicate group)."""
+def duplicate_candidates(hashes: np.ndarray, keep: np.ndarray | None = None) -> list[np.ndarray]:
+    """Groups of rows (among kept rows) that share a hash, each group sorted."""
     positions = np.arange(len(hashes)) if keep is None else np.flatnonzero(keep)
     values = hashes[positions]
     order = np.argsort(values, kind="stable")
     sorted_values = values[order]
-    same_as_next = sorted_values[1:] == sorted_values[:-1]
-    in_group = np.zeros(len(values), dtype=bool)
-    in_group[:-1] |= same_as_next
-    in_group[1:] |= same_as_next
-    mask = np.zeros(len(hashes), dtype=bool)
-    mask[positions[order[in_group]]] = True
-    return mask
+    if len(sorted_values) < 2:
+        return []
+    boundaries = np.flatnonzero(sorted_values[1:] != sorted_values[:-1]) + 1
+    groups = np.split(positions[order], boundaries)
+    return [np.sort(g) for g in groups if len(g) > 1]
+
+
+def _row_content(matrix: Matrix, row: int) -> bytes:
+    """The exact non-zero content of one row, for comparing candidate duplicates."""
+    if matrix.format == "csr":
+        lo, hi = (int(v) for v in matrix.node["indptr"][row : row + 2])
+        data = np.asarray(matrix.node["data"][lo:hi])
+        columns = np.asarray(matrix.node["indices"][lo:hi], dtype=np.int64)
+    else:
+        values = np.asarray(matrix.node[row]).ravel()
+        columns = np.flatnonzero(values)
+        data = values[columns]
+    keep = data != 0
+    order = np.argsort(columns[keep], kind="stable")
+    return columns[keep][order].tobytes() + b"|" + np.ascontiguousarray(data[keep][order]).tobytes()
+
+
+def confirm_duplicates(matrix: Matrix, groups: list[np.ndarray]) -> np.ndarray:
+    """Rows whose content another row repeats exactly (all members of each confirmed group)."""
+    confirmed: list[int] = []
+    for group in groups:
+        by_content: dict[bytes, list[int]] = {}
+        for row in group.tolist():
+            by_content.setdefault(_row_content(matrix, row), []).append(row)
+        for rows in by_content.values():
+            if len(rows) > 1:
+                confirmed.extend(rows)
+    return np.array(sorted(confirmed), dtype=np.int64)

@@ -76,8 +76,8 @@ def check_frame_structure(frame: Frame, name: str) -> list[Issue]:
                 )
             )
         seen.add(column_name)
-    index_values, index_counts = np.unique(frame.index.astype(str), return_counts=True)
-    if (index_counts > 1).any():
+    if len(set(frame.index.tolist())) != len(frame.index):
+        index_values, index_counts = np.unique(frame.index.astype(str), return_counts=True)
         duplicated = index_values[index_counts > 1]
         issues.append(
             issue(

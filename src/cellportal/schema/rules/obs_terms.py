@@ -8,6 +8,7 @@ pair covers fall back to the column's base rule, as in the schema definition.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -423,28 +424,30 @@ _PREFIXES_BY_ORGANISM = {WORM: ("WBbt", "UBERON"), ZEBRAFISH: ("ZFA", "UBERON"),
 _CELL_PREFIXES_BY_ORGANISM = {WORM: ("WBbt", "CL"), ZEBRAFISH: ("ZFA", "CL"), FLY: ("FBbt", "CL")}
 
 
+def _pairs(first: Column, second: Column) -> tuple[list[tuple[Any, Any]], np.ndarray]:
+    """Distinct (first, second) value pairs over the rows, and each row's pair index."""
+    first_values, first_codes = first.factorize()
+    second_values, second_codes = second.factorize()
+    combined = first_codes.astype(np.int64) * len(second_values) + second_codes
+    unique, inverse = np.unique(combined, return_inverse=True)
+    pairs = [(first_values[c // len(second_values)], second_values[c % len(second_values)]) for c in unique.tolist()]
+    return pairs, inverse
+
+
 def check_organism_prefixes(ds: Dataset) -> list[Issue]:
     """Tissue and cell type terms must come from the organism's anatomy ontology (or CL/UBERON)."""
     obs = ds.obs
     if obs is None or "tissue_type" not in obs or "organism_ontology_term_id" not in ds.uns:
         return []
     organism = ds.uns["organism_ontology_term_id"]
-    organism_key = organism if isinstance(organism, str) else None
-    tissue_types = obs.columns["tissue_type"].row_values()
+    organism_key = organism if isinstance(organism, str) else ""
+    tissue_type = obs.columns["tissue_type"]
     issues: list[Issue] = []
     tissue_column = obs.columns.get("tissue_ontology_term_id")
     if tissue_column is not None:
-        bad = np.zeros(len(obs), dtype=bool)
-        for row, (kind, term) in enumerate(zip(tissue_types, tissue_column.row_values(), strict=True)):
-            if not isinstance(term, str):
-                continue  # reported as a missing value
-            if kind == "cell line" or (kind == "primary cell culture" and term == "unknown"):
-                continue
-            if kind == "primary cell culture":
-                allowed = _CELL_PREFIXES_BY_ORGANISM.get(organism_key or "", ("CL",))
-            else:
-                allowed = _PREFIXES_BY_ORGANISM.get(organism_key or "", ("UBERON",))
-            bad[row] = not term.startswith(allowed)
+        pairs, inverse = _pairs(tissue_type, tissue_column)
+        bad_codes = [i for i, (kind, term) in enumerate(pairs) if _tissue_prefix_is_wrong(kind, term, organism_key)]
+        bad = np.isin(inverse, bad_codes)
         if bad.any():
             issues.append(
                 issue(
@@ -456,23 +459,24 @@ def check_organism_prefixes(ds: Dataset) -> list[Issue]:
                     "When tissue_type is primary cell culture, tissue_ontology_term_id must follow the validation "
                     "rules for cell_type_ontology_term_id.",
                     "obs.tissue_ontology_term_id",
-                    values=list(dict.fromkeys(tissue_column.row_values()[bad])),
+                    values=list(dict.fromkeys(pairs[c][1] for c in bad_codes)),
                     count=int(bad.sum()),
                     examples=examples_where(obs, bad),
                 )
             )
     cell_column = obs.columns.get("cell_type_ontology_term_id")
     if cell_column is not None:
-        terms = cell_column.row_values()
-        allowed = _CELL_PREFIXES_BY_ORGANISM.get(organism_key or "", ("CL",))
-        bad = np.array(
-            [isinstance(t, str) and t not in UNKNOWN_OR_NA and not t.startswith(allowed) for t in terms], dtype=bool
-        )
-        cell_line = np.array([k == "cell line" for k in tissue_types], dtype=bool)
-        na = np.array([t == "na" for t in terms], dtype=bool)
-        line_na = cell_line & na
-        if line_na.any() and line_na.sum() != cell_line.sum():
-            mixed = cell_line & ~na
+        pairs, inverse = _pairs(tissue_type, cell_column)
+        allowed = _CELL_PREFIXES_BY_ORGANISM.get(organism_key, ("CL",))
+        wrong = [
+            i
+            for i, (_, term) in enumerate(pairs)
+            if isinstance(term, str) and term not in UNKNOWN_OR_NA and not term.startswith(allowed)
+        ]
+        line_na = [i for i, (kind, term) in enumerate(pairs) if kind == "cell line" and term == "na"]
+        line_other = [i for i, (kind, term) in enumerate(pairs) if kind == "cell line" and term != "na"]
+        if line_na and line_other:
+            mixed = np.isin(inverse, line_other)
             issues.append(
                 issue(
                     "ontology_term.cell_line_na_mixed",
@@ -483,7 +487,8 @@ def check_organism_prefixes(ds: Dataset) -> list[Issue]:
                     examples=examples_where(obs, mixed),
                 )
             )
-        if bad.any():
+        if wrong:
+            bad = np.isin(inverse, wrong)
             issues.append(
                 issue(
                     "ontology_term.organism_prefix",
@@ -492,9 +497,19 @@ def check_organism_prefixes(ds: Dataset) -> list[Issue]:
                     "If organism is NCBITaxon:7955, it can be a valid CL term or a valid ZFA term. "
                     "If organism is NCBITaxon:7227, it can be a valid CL term or a valid FBbt term.",
                     "obs.cell_type_ontology_term_id",
-                    values=list(dict.fromkeys(terms[bad])),
+                    values=list(dict.fromkeys(pairs[i][1] for i in wrong)),
                     count=int(bad.sum()),
                     examples=examples_where(obs, bad),
                 )
             )
     return issues
+
+
+def _tissue_prefix_is_wrong(kind: Any, term: Any, organism: str) -> bool:
+    if not isinstance(term, str) or kind == "cell line":
+        return False  # missing values are reported by the term rules; any CVCL term is checked there
+    if kind == "primary cell culture":
+        if term == "unknown":
+            return False
+        return not term.startswith(_CELL_PREFIXES_BY_ORGANISM.get(organism, ("CL",)))
+    return not term.startswith(_PREFIXES_BY_ORGANISM.get(organism, ("UBERON",)))
