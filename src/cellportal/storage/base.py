@@ -118,7 +118,8 @@ class BlobStore(Protocol):
         ...
 
     def local_path(self, key: str) -> Path | None:
-        """A filesystem path to read the blob in place, for local stores; None otherwise."""
+        """A filesystem path to read the blob in place, for local stores (BlobNotFoundError if missing);
+        None for stores that have no local files."""
         ...
 
     def presigned_url(self, key: str, filename: str | None = None, expires_in: int = 3600) -> str | None:

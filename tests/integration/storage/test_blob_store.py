@@ -40,6 +40,9 @@ def test_ranges_are_half_open_and_clamped(blob_store: BlobStore) -> None:
     assert blob_store.open_range(key, 2500) == data[2500:]
     assert blob_store.open_range(key, 2550, 9999) == data[2550:]
     assert b"".join(blob_store.iter_range(key, 1, 2001, chunk_size=300)) == data[1:2001]
+    assert blob_store.open_range(key, 5000) == b""  # past the end: nothing, as a slice
+    assert blob_store.open_range(key, 5000, 6000) == b""
+    assert blob_store.open_range(key, 7, 7) == b""
 
 
 def test_same_content_twice_is_a_no_op(blob_store: BlobStore, tmp_path: Path) -> None:
