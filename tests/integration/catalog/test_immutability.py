@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from sqlalchemy import delete, insert, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from cellportal.catalog import service
@@ -82,6 +84,41 @@ def test_the_flush_guard_refuses_raw_orm_writes_to_published_versions(uow: UnitO
             db.flush()
 
 
+BULK_WRITES: dict[str, Callable[[CollectionVersion, DatasetVersion], Any]] = {
+    "update collection version": lambda cv, dv: (
+        update(CollectionVersion).where(CollectionVersion.id == cv.id).values(name="changed")
+    ),
+    "delete collection version": lambda cv, dv: delete(CollectionVersion).where(CollectionVersion.id == cv.id),
+    "update dataset version": lambda cv, dv: update(DatasetVersion).where(DatasetVersion.id == dv.id).values(title="x"),
+    "update artifact": lambda cv, dv: update(Artifact).where(Artifact.dataset_version_id == dv.id).values(size=1),
+    "delete artifact": lambda cv, dv: delete(Artifact).where(Artifact.dataset_version_id == dv.id),
+    "add artifact": lambda cv, dv: insert(Artifact).values(
+        id="extra",
+        dataset_version_id=dv.id,
+        type="extra",
+        status="CONVERTED",
+        created_at=dv.created_at,
+        updated_at=dv.created_at,
+    ),
+    "unlink dataset": lambda cv, dv: delete(CollectionVersionDataset).where(
+        CollectionVersionDataset.collection_version_id == cv.id
+    ),
+    "link dataset": lambda cv, dv: insert(CollectionVersionDataset).values(
+        collection_version_id=cv.id, dataset_version_id=cv.dataset_links[1].dataset_version_id, position=7
+    ),
+}
+
+
+def test_the_database_refuses_bulk_and_raw_writes_to_published_rows(uow: UnitOfWork, subtests: Any) -> None:
+    """Statements the flush guard never sees (bulk updates, raw SQL) meet the database's triggers."""
+    with uow() as db:
+        cv, dv = _published(db)
+    for name, statement in BULK_WRITES.items():
+        with subtests.test(name), pytest.raises(IntegrityError, match="published versions never change"), uow() as db:
+            fresh_cv, fresh_dv = db.get(CollectionVersion, cv.id), db.get(DatasetVersion, dv.id)
+            db.execute(statement(fresh_cv, fresh_dv))
+
+
 def test_the_guard_lets_unpublished_versions_change(uow: UnitOfWork) -> None:
     with uow() as db:
         version = make_collection(db, published=False)
@@ -102,8 +139,6 @@ def test_one_open_revision_per_collection(uow: UnitOfWork) -> None:
 
 def test_the_database_enforces_one_open_version_too(uow: UnitOfWork) -> None:
     """The partial unique index catches what two concurrent requests could slip past the service check."""
-    from sqlalchemy.exc import IntegrityError
-
     with uow() as db:
         version = make_collection(db)
         service.start_revision(db, collection_id=version.collection_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
 
 from cellportal.catalog import migrate
 from cellportal.catalog.models import Base
@@ -32,5 +32,21 @@ def test_upgrade_twice_changes_nothing(engine: Engine) -> None:
 
 def test_migration_scripts_ship_inside_the_package() -> None:
     scripts = sorted(p.name for p in (migrate.MIGRATIONS_DIR / "versions").glob("*.py"))
-    assert "0001_initial.py" in scripts
+    assert {"0001_initial.py", "0002_published_rows_immutable.py"} <= set(scripts)
     assert (migrate.MIGRATIONS_DIR / "env.py").is_file() and (migrate.MIGRATIONS_DIR / "script.py.mako").is_file()
+
+
+def _trigger_names(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            rows = connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'"))
+        else:
+            rows = connection.execute(text("SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"))
+        return {row[0] for row in rows}
+
+
+def test_the_immutability_triggers_exist_at_head(engine: Engine) -> None:
+    # A later SQLite batch migration that recreates one of these tables would drop its triggers silently.
+    names = _trigger_names(engine)
+    for table in ("collection_versions", "dataset_versions", "artifacts", "collection_version_datasets"):
+        assert any(name.startswith(f"{table}_published") for name in names), table
