@@ -56,19 +56,12 @@ def claim(
     """
     now = now or utcnow()
     stale_before = now - timedelta(seconds=stale_seconds)
+    silent = [Job.state == JobState.RUNNING, _silent_since(stale_before)]
+    if max_attempts is not None:
+        silent.append(Job.attempts < max_attempts)
     result = session.execute(
         update(Job)
-        .where(
-            Job.id == job_id,
-            or_(
-                Job.state == JobState.QUEUED,
-                and_(
-                    Job.state == JobState.RUNNING,
-                    _silent_since(stale_before),
-                    Job.attempts < (max_attempts if max_attempts is not None else 2**31),
-                ),
-            ),
-        )
+        .where(Job.id == job_id, or_(Job.state == JobState.QUEUED, and_(*silent)))
         .values(
             state=JobState.RUNNING,
             worker=worker,

@@ -54,8 +54,20 @@ def make_settings(data_dir: Path, broker: str = "sqlite", **overrides: object) -
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path / "data")
+def catalog_url(tmp_path: Path) -> str:
+    """SQLite by default; a test module overrides this with ``db_url`` to run on PostgreSQL too."""
+    return f"sqlite:///{tmp_path / 'data' / 'catalog.sqlite'}"
+
+
+@pytest.fixture
+def broker() -> str:
+    """sqlite by default; tests parametrize it directly (``redis``, ``rabbitmq``)."""
+    return "sqlite"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, catalog_url: str, broker: str) -> Settings:
+    return make_settings(tmp_path / "data", broker, database_url=catalog_url)
 
 
 @pytest.fixture

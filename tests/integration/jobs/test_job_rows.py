@@ -20,6 +20,12 @@ from tests.integration.jobs.helpers import job_row, version_row
 
 
 @pytest.fixture
+def catalog_url(db_url: str) -> str:
+    """On SQLite and on PostgreSQL (the claim and the reaper's guards are plain SQL on both)."""
+    return db_url
+
+
+@pytest.fixture
 def dataset_version_id(runtime: Runtime, collection_version_id: str) -> str:
     with transaction(runtime.sessions) as session:
         return catalog.create_dataset(session, collection_version_id=collection_version_id).id
@@ -132,3 +138,28 @@ def test_worker_presence(runtime: Runtime) -> None:
     # Presence rows are not jobs: the reaper leaves them alone.
     with transaction(runtime.sessions) as session:
         assert repository.unfinished_jobs(session) == []
+
+
+def test_a_job_out_of_attempts_is_not_taken_over(runtime: Runtime, dataset_version_id: str) -> None:
+    settings = runtime.settings
+    job_id = new_job(runtime, dataset_version_id)
+    with transaction(runtime.sessions) as session:
+        session.get(Job, job_id).attempts = settings.job_max_attempts - 1  # type: ignore[union-attr]
+    with transaction(runtime.sessions) as session:
+        assert repository.claim(
+            session,
+            job_id,
+            worker="last",
+            stale_seconds=settings.job_stale_seconds,
+            max_attempts=settings.job_max_attempts,
+        )
+    later = utcnow() + timedelta(seconds=settings.job_stale_seconds + 1)
+    with transaction(runtime.sessions) as session:  # a redelivered message after the last attempt died
+        assert not repository.claim(
+            session,
+            job_id,
+            worker="late",
+            stale_seconds=settings.job_stale_seconds,
+            max_attempts=settings.job_max_attempts,
+            now=later,
+        )

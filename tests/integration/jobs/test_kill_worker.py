@@ -14,17 +14,13 @@ import pytest
 from cellportal.catalog.statuses import JobState
 from cellportal.jobs import submit
 from cellportal.runtime import Runtime
-from tests.integration.jobs.conftest import WorkerProcess, make_settings, wait_until
+from tests.integration.jobs.conftest import WorkerProcess, wait_until
 from tests.integration.jobs.helpers import assert_one_verified_set_of_artifacts, job_row, version_row
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(params=["sqlite", "redis", "rabbitmq"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    return make_settings(tmp_path / "data", request.param)
-
-
+@pytest.mark.parametrize("broker", ["sqlite", "redis", "rabbitmq"])
 def test_killed_worker_job_finishes_on_a_new_worker(
     runtime: Runtime, collection_version_id: str, dataset_file: Path, start_worker: Callable[[], WorkerProcess]
 ) -> None:

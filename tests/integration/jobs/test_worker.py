@@ -10,17 +10,28 @@ import pytest
 from cellportal.catalog.statuses import JobState, ProcessingStatus, UploadStatus, ValidationStatus
 from cellportal.jobs import submit
 from cellportal.runtime import Runtime
-from tests.integration.jobs.conftest import WorkerProcess, make_settings, wait_until
+from tests.integration.jobs.conftest import WorkerProcess, wait_until
 from tests.integration.jobs.helpers import assert_one_verified_set_of_artifacts, job_row, version_row
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(params=["sqlite", "redis", "rabbitmq"])
-def settings(request: pytest.FixtureRequest, tmp_path: Path):  # type: ignore[no-untyped-def]
-    return make_settings(tmp_path / "data", request.param)
+@pytest.fixture
+def catalog_url(db_url: str) -> str:
+    return db_url
 
 
+# Every broker on the embedded catalog, and the scale-out pair: PostgreSQL + RabbitMQ.
+@pytest.mark.parametrize(
+    ("db_backend", "broker"),
+    [
+        ("sqlite", "sqlite"),
+        ("sqlite", "redis"),
+        ("sqlite", "rabbitmq"),
+        pytest.param("postgres", "rabbitmq", marks=pytest.mark.postgres),
+    ],
+    indirect=["db_backend"],
+)
 def test_a_dataset_is_processed_by_the_worker(
     runtime: Runtime, collection_version_id: str, dataset_file: Path, start_worker: Callable[[], WorkerProcess]
 ) -> None:
