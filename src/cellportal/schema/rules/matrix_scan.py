@@ -18,8 +18,8 @@ import numpy as np
 
 from cellportal.schema.h5ad import Matrix
 
-_MIX_1 = np.uint64(0x9E3779B97F4A7C15)
-_MIX_2 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_1 = np.uint32(0x9E3779B1)
+_MIX_2 = np.uint32(0x85EBCA77)
 NNZ_BUDGET = 1_000_000
 
 
@@ -47,19 +47,21 @@ class ScanResult:
 
 
 def _mix(columns: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """A well-spread 64-bit hash of each (column, value) pair, computed in place where possible."""
+    """A 32-bit hash of each (column, value) pair, in as few passes as possible.
+
+    32 bits per pair are enough: rows sum them into 64 bits, and rows sharing a hash are compared exactly
+    afterwards, so a collision costs a re-read, never a wrong answer.
+    """
     if values.dtype.itemsize == 4:
         bits = values.view(np.uint32)
-    elif values.dtype.itemsize == 8:
-        bits = values.view(np.uint64)
     else:
-        bits = values.astype(np.float64).view(np.uint64)
-    x = columns.astype(np.uint64)
-    x += np.uint64(1)
-    x *= _MIX_1
+        as64 = np.ascontiguousarray(values, dtype=np.float64).view(np.uint64)
+        bits = (as64 ^ (as64 >> np.uint64(32))).astype(np.uint32)
+    x = columns.view(np.uint32) if columns.dtype == np.int32 else columns.astype(np.uint32)
+    x = x * _MIX_1
     x ^= bits
     x *= _MIX_2
-    x ^= x >> np.uint64(31)
+    x ^= x >> np.uint32(15)
     return x
 
 
@@ -70,12 +72,16 @@ def _remember_rows(rows: np.ndarray, already: np.ndarray | None, limit: int = 5)
     return np.unique(np.concatenate([already, rows]))[:limit]
 
 
-def _invalid_counts(data: np.ndarray) -> np.ndarray:
-    """Values that are not non-negative integers. As in the reference, NaN passes this test (it is
-    reported separately as non-finite) and -inf fails it."""
+def _invalid_counts(data: np.ndarray) -> np.ndarray | None:
+    """Values that are not non-negative integers, or None when there are none (the common case, tested
+    with two cheap passes). As in the reference, NaN passes this test (it is reported separately as
+    non-finite) and -inf fails it."""
     if data.dtype.kind != "f":
-        return data < 0
-    return ((data < 0) | (np.trunc(data) != data)) & ~np.isnan(data)
+        return data < 0 if data.size and data.min() < 0 else None
+    if data.min() >= 0 and (np.trunc(data) == data).all():
+        return None
+    invalid = ((data < 0) | (np.trunc(data) != data)) & ~np.isnan(data)
+    return invalid if invalid.any() else None
 
 
 def _rows_of(positions: np.ndarray, indptr: np.ndarray, start: int) -> np.ndarray:
@@ -119,14 +125,17 @@ def _consume_csr(result: ScanResult, request: ScanRequest, data: np.ndarray, ind
         return
     _check_columns(indices, n_cols)
     is_float = data.dtype.kind == "f"
+    block_sums = np.bincount(indices, weights=data, minlength=n_cols) if result.column_sums is not None else None
+    if block_sums is not None:
+        assert result.column_sums is not None
+        result.column_sums += block_sums
     # One reduction tells whether any value is NaN or infinite; the per-value test runs only if so.
-    if is_float and not np.isfinite(data.sum(dtype=np.float64)):
+    total = block_sums.sum() if block_sums is not None else data.sum(dtype=np.float64)
+    if is_float and not np.isfinite(total):
         bad = np.flatnonzero(~np.isfinite(data))
         if bad.size:
             result.non_finite_count += int(bad.size)
             result.non_finite_rows = _remember_rows(_rows_of(bad, indptr, start), result.non_finite_rows)
-    if result.column_sums is not None:
-        result.column_sums += np.bincount(indices, weights=data, minlength=n_cols)
     if request.filtered_columns is not None:
         result.filtered_stored_values += int(np.count_nonzero(request.filtered_columns[indices]))
     if result.row_nonzero is None and result.row_hashes is None and not request.raw_values:
@@ -146,14 +155,14 @@ def _consume_csr(result: ScanResult, request: ScanRequest, data: np.ndarray, ind
         result.row_nonzero[start : start + n_block] += row_counts
     if request.raw_values:
         invalid = _invalid_counts(data)
-        if invalid.any():
+        if invalid is not None:
             positions = np.flatnonzero(invalid)
             result.invalid_value_count += int(positions.size)
             result.invalid_value_rows = _remember_rows(_rows_of(positions, indptr, start), result.invalid_value_rows)
     if result.row_hashes is not None and kept_values.size:
         mixed = _mix(kept_columns, kept_values)
         filled = row_counts > 0
-        sums = np.add.reduceat(mixed, kept_indptr[:-1][filled]) if filled.any() else np.zeros(0, np.uint64)
+        sums = np.add.reduceat(mixed, kept_indptr[:-1][filled], dtype=np.uint64) if filled.any() else 0
         block = np.zeros(n_block, dtype=np.uint64)
         block[filled] = sums
         result.row_hashes[start : start + n_block] = block
@@ -180,7 +189,7 @@ def _consume_csc(result: ScanResult, request: ScanRequest, data: np.ndarray, row
         result.row_nonzero += np.bincount(rows[nonzero], minlength=len(result.row_nonzero))
     if request.raw_values:
         invalid = _invalid_counts(data)
-        if invalid.any():
+        if invalid is not None:
             result.invalid_value_count += int(invalid.sum())
             result.invalid_value_rows = _remember_rows(rows[invalid], result.invalid_value_rows)
 
@@ -193,9 +202,15 @@ def duplicate_candidates(hashes: np.ndarray, keep: np.ndarray | None = None) -> 
     sorted_values = values[order]
     if len(sorted_values) < 2:
         return []
-    boundaries = np.flatnonzero(sorted_values[1:] != sorted_values[:-1]) + 1
-    groups = np.split(positions[order], boundaries)
-    return [np.sort(g) for g in groups if len(g) > 1]
+    same_as_next = sorted_values[1:] == sorted_values[:-1]
+    if not same_as_next.any():
+        return []
+    in_group = np.zeros(len(sorted_values), dtype=bool)
+    in_group[:-1] |= same_as_next
+    in_group[1:] |= same_as_next
+    members, member_values = positions[order][in_group], sorted_values[in_group]
+    boundaries = np.flatnonzero(member_values[1:] != member_values[:-1]) + 1
+    return [np.sort(group) for group in np.split(members, boundaries)]
 
 
 def _row_content(matrix: Matrix, row: int) -> bytes:
