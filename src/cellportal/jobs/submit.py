@@ -55,11 +55,14 @@ class DatasetState:
         )
 
 
-def worker_is_alive(runtime: Runtime) -> bool:
+def presence_window(runtime: Runtime) -> float:
     # Presence is written every job_heartbeat_seconds; allow a few missed beats.
-    window = max(3 * runtime.settings.job_heartbeat_seconds, 10.0)
+    return max(3 * runtime.settings.job_heartbeat_seconds, 10.0)
+
+
+def worker_is_alive(runtime: Runtime) -> bool:
     with transaction(runtime.sessions) as session:
-        return bool(repository.live_workers(session, stale_seconds=window))
+        return bool(repository.live_workers(session, stale_seconds=presence_window(runtime)))
 
 
 def stage_file(source: Path, staging_dir: Path, on_progress: UploadProgress | None = None) -> Path:
@@ -164,8 +167,14 @@ def wait_for(
     poll_seconds: float = 0.3,
     timeout: float | None = None,
 ) -> list[DatasetState]:
-    """Wait until every job ended. Jobs no live worker picks up are run here, one after another."""
+    """Wait until every job ended. Jobs no live worker picks up are run here, one after another.
+
+    With no worker at the start, that happens at once. A worker that disappears later (restarting, or its
+    server stopped) is given one more presence window to come back before this process takes over.
+    """
     local: threading.Thread | None = None
+    absent_since: float | None = None
+    grace = 0.0  # none at the start
     deadline = time.monotonic() + timeout if timeout else None
     pending_local: list[str] = []
 
@@ -179,7 +188,12 @@ def wait_for(
             on_update(states)
         if all(state.finished for state in states):
             return states
-        if (local is None or not local.is_alive()) and not worker_is_alive(runtime):
+        idle_here = local is None or not local.is_alive()
+        if idle_here and worker_is_alive(runtime):
+            absent_since, grace = None, presence_window(runtime)
+        elif idle_here:
+            absent_since = absent_since if absent_since is not None else time.monotonic()
+        if idle_here and absent_since is not None and time.monotonic() - absent_since >= grace:
             # Nobody will run QUEUED jobs (no server, or it stopped while we waited): do it here. Jobs whose
             # worker died go back to QUEUED first, as a server's reaper would do.
             reap_once(runtime.sessions, policy_from(runtime.settings), sender=lambda _job_id: None)

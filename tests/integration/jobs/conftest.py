@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -19,7 +20,9 @@ from cellportal.catalog import service as catalog
 from cellportal.catalog.db import transaction
 from cellportal.catalog.migrate import upgrade
 from cellportal.config import Settings
+from cellportal.jobs import repository
 from cellportal.jobs._process import die_with_parent
+from cellportal.jobs.submit import presence_window
 from cellportal.jobs.supervisor import settings_env
 from cellportal.runtime import Runtime
 from tests.conftest import port_open, require
@@ -121,6 +124,11 @@ class WorkerProcess:
     def pid(self) -> int:
         return self.process.pid
 
+    @property
+    def node(self) -> str:
+        """The supervisor names its node after its own pid (see WorkerSupervisor)."""
+        return f"cellportal-{self.process.pid}@{socket.gethostname()}"
+
     def kill_everything(self) -> None:
         """kill -9 the worker, its Celery process, the pool child and any converter: nothing gets to clean up."""
         os.killpg(self.process.pid, signal.SIGKILL)
@@ -152,6 +160,11 @@ def start_worker(settings: Settings, tmp_path: Path) -> Iterator[Callable[..., W
     yield start
     for worker in started:
         worker.stop()
+
+
+def live_nodes(runtime: Runtime) -> list[str]:
+    with transaction(runtime.sessions) as session:
+        return repository.live_workers(session, stale_seconds=presence_window(runtime))
 
 
 def wait_until(predicate: Callable[[], object], timeout: float, what: str, poll: float = 0.2) -> object:
