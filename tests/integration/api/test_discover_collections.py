@@ -44,6 +44,9 @@ def test_private_listing_needs_a_caller_and_shows_only_theirs(client: TestClient
     assert [(c["collection_id"], c["visibility"]) for c in owned] == [(mine, "PRIVATE")]
     everything = client.get(f"{API}/collections", params={"visibility": "PRIVATE"}, headers=as_("admin")).json()
     assert len(everything) == 2
+    by_curator = {"visibility": "PRIVATE", "curator": "ada curator"}
+    assert len(client.get(f"{API}/collections", params=by_curator, headers=as_("admin")).json()) == 2
+    assert client.get(f"{API}/collections", params=by_curator, headers=as_("owner")).status_code == 403
 
 
 def test_private_collection_is_404_for_all_but_owner_and_admin(client: TestClient, write) -> None:
