@@ -99,45 +99,40 @@ def rank_sum_test(nonzero_a: np.ndarray, n_a: int, nonzero_b: np.ndarray, n_b: i
 
 
 def rank_sum_tests(genes: list[tuple[np.ndarray, np.ndarray]], n_a: int, n_b: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two-sided Wilcoxon rank-sum (Mann-Whitney U) tests of several genes at once, normal approximation
-    with tie and continuity corrections, as scipy.stats.mannwhitneyu(method="asymptotic").
+    """Two-sided Wilcoxon rank-sum (Mann-Whitney U) tests of several genes, normal approximation with tie and
+    continuity corrections, as scipy.stats.mannwhitneyu(method="asymptotic").
 
     Each gene is given as (group a's non-zero values, group b's non-zero values); the other cells of each
-    group are zeros, ranked as one block of ties and never materialised. All genes are ranked in one sort.
-    Returns (U of group a, p) per gene.
+    group are zeros, ranked as one block of ties and never materialised, so a gene costs one sort of its
+    non-zero values. Returns (U of group a, p) per gene.
     """
-    k = len(genes)
     n = n_a + n_b
-    nnz_a = np.array([len(a) for a, _ in genes], dtype=np.int64)
-    nnz_b = np.array([len(b) for _, b in genes], dtype=np.int64)
-    zeros_a, zeros_b = n_a - nnz_a, n_b - nnz_b
-    zeros = zeros_a + zeros_b
-    values = np.concatenate([np.concatenate([a, b]) for a, b in genes] or [np.zeros(0)]).astype(np.float64)
-    gene = np.repeat(np.arange(k), nnz_a + nnz_b)
-    in_a = np.concatenate(
-        [np.r_[np.ones(len(a), bool), np.zeros(len(b), bool)] for a, b in genes] or [np.zeros(0, bool)]
-    )
-    order = np.lexsort((values, gene))
-    values, gene, in_a = values[order], gene[order], in_a[order]
-    gene_start = np.concatenate(([0], np.cumsum(nnz_a + nnz_b)))[:-1]
-    # Tie groups: runs of equal values within a gene. Average rank among the gene's non-zero values,
-    # then those above zero move past the gene's block of zeros.
-    new_group = np.ones(len(values), dtype=bool)
-    new_group[1:] = (values[1:] != values[:-1]) | (gene[1:] != gene[:-1])
-    starts = np.flatnonzero(new_group)
-    sizes = np.diff(np.append(starts, len(values)))
-    average = starts - gene_start[gene[starts]] + (sizes + 1) / 2.0
-    ranks = np.repeat(average, sizes) + np.where(values > 0, zeros[gene], 0)
-    negatives = np.bincount(gene[values < 0], minlength=k)
-    zero_rank = negatives + (zeros + 1) / 2.0
-    rank_sum_a = np.bincount(gene[in_a], weights=ranks[in_a], minlength=k) + zeros_a * zero_rank
-    u_a = rank_sum_a - n_a * (n_a + 1) / 2.0
-    sizes_f = sizes.astype(np.float64)
-    zeros_f = zeros.astype(np.float64)
-    tie_term = np.bincount(gene[starts], weights=sizes_f**3 - sizes_f, minlength=k) + zeros_f**3 - zeros_f
-    sd = np.sqrt(n_a * n_b / 12.0 * ((n + 1) - tie_term / (n * (n - 1))))
+    u_a = np.empty(len(genes))
+    tie_terms = np.empty(len(genes))
+    for k, (nonzero_a, nonzero_b) in enumerate(genes):
+        u_a[k], tie_terms[k] = _rank_sum_u(np.asarray(nonzero_a), n_a, np.asarray(nonzero_b), n_b)
+    sd = np.sqrt(n_a * n_b / 12.0 * ((n + 1) - tie_terms / (n * (n - 1))))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (np.abs(u_a - n_a * n_b / 2.0) - 0.5) / sd
         p = np.minimum(1.0, 2.0 * special.ndtr(-z))
-    p = np.where(sd > 0, p, 1.0)
-    return u_a, p
+    return u_a, np.where(sd > 0, p, 1.0)
+
+
+def _rank_sum_u(nonzero_a: np.ndarray, n_a: int, nonzero_b: np.ndarray, n_b: int) -> tuple[float, float]:
+    """U of group a and the tie term sum(t^3 - t) of one gene."""
+    zeros_a, zeros_b = n_a - len(nonzero_a), n_b - len(nonzero_b)
+    zeros = zeros_a + zeros_b
+    values = np.concatenate([nonzero_a, nonzero_b]).astype(np.float64, copy=False)
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    # Tie groups among the non-zero values get their average rank; those above zero then move past the
+    # block of zeros, which itself sits after the negative values.
+    starts = np.flatnonzero(np.concatenate(([True], sorted_values[1:] != sorted_values[:-1])))
+    sizes = np.diff(np.append(starts, len(sorted_values)))
+    ranks = np.repeat(starts + (sizes + 1) / 2.0, sizes) + np.where(sorted_values > 0, zeros, 0)
+    negatives = int(np.count_nonzero(sorted_values < 0))
+    in_a = order < len(nonzero_a)
+    rank_sum_a = float(ranks[in_a].sum()) + zeros_a * (negatives + (zeros + 1) / 2.0)
+    sizes_f = sizes.astype(np.float64)
+    tie_term = float((sizes_f**3 - sizes_f).sum()) + float(zeros) ** 3 - zeros
+    return rank_sum_a - n_a * (n_a + 1) / 2.0, tie_term

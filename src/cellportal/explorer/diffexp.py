@@ -2,7 +2,8 @@
 
 Welch's t-test runs on every gene from per-gene moments (see `de.py`). The result table holds the `top`
 genes most up and the `top` most down by t; for those genes the Wilcoxon rank-sum test is computed too,
-from their gene-major columns. Its Benjamini-Hochberg adjustment counts every gene of the dataset as
+from the rows of small selections (read once, for the sums as well) or else from the genes' gene-major
+columns. Its Benjamini-Hochberg adjustment counts every gene of the dataset as
 tested and ranks the table's genes among themselves, which can only overstate the adjusted p-values
 (conservative), never understate them.
 """
@@ -15,10 +16,12 @@ from typing import Any
 
 import numpy as np
 
-from cellportal.explorer.de import GroupMoments, benjamini_hochberg, rank_sum_tests, welch_t_test
+from cellportal.explorer.de import benjamini_hochberg, rank_sum_tests, welch_t_test
 from cellportal.explorer.reader import ExplorerData
 
 MAX_TOP = 500
+# A selection whose rows hold at most this many non-zeros is read into memory once (8 bytes each).
+ROWS_IN_MEMORY = 16_000_000
 
 
 class SelectionError(ValueError):
@@ -56,9 +59,16 @@ def differential_expression(data: ExplorerData, comparison: Comparison, top: int
     started = time.perf_counter()
     top = max(1, min(top, MAX_TOP))
     set1, set2 = comparison.set1, comparison.set2
-    moments1 = data.moments(set1)
     complementary = comparison.mode == "rest" or (not np.any(set1 & set2) and bool(np.all(set1 | set2)))
-    moments2 = data.totals - moments1 if complementary else data.moments(set2)
+    rows1 = _small_selection_rows(data, set1)
+    moments1 = data.moments_of_rows(rows1, int(set1.sum())) if rows1 is not None else data.moments(set1)
+    rows2 = None if complementary else _small_selection_rows(data, set2)
+    if complementary:
+        moments2 = data.totals - moments1
+    elif rows2 is not None:
+        moments2 = data.moments_of_rows(rows2, int(set2.sum()))
+    else:
+        moments2 = data.moments(set2)
     welch = welch_t_test(moments1, moments2)
     p_t_adj = benjamini_hochberg(welch.p)
     logfc = moments1.mean - moments2.mean
@@ -69,7 +79,13 @@ def differential_expression(data: ExplorerData, comparison: Comparison, top: int
     chosen = up + down
 
     n1, n2 = moments1.n, moments2.n
-    _, wilcoxon_p = rank_sum_tests(_table_values(data, comparison, chosen, moments1, moments2), n1, n2)
+    if rows1 is not None and rows2 is not None:
+        values1 = data.values_of_genes(rows1, chosen, data.n_genes)
+        values2 = data.values_of_genes(rows2, chosen, data.n_genes)
+        table_values = list(zip(values1, values2, strict=True))
+    else:
+        table_values = _column_values(data, comparison, chosen)
+    _, wilcoxon_p = rank_sum_tests(table_values, n1, n2)
     wilcoxon_adj = benjamini_hochberg(wilcoxon_p, n_tests=data.n_genes)
 
     genes = []
@@ -102,23 +118,21 @@ def differential_expression(data: ExplorerData, comparison: Comparison, top: int
     }
 
 
-def _table_values(
-    data: ExplorerData, comparison: Comparison, genes: list[int], moments1: GroupMoments, moments2: GroupMoments
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each gene's non-zero values in set 1 and set 2, read the cheaper way: the selected cells' rows when the
-    sets are small (memory-mapped rows only: scattered reads of compressed chunks cost too much), else the
-    genes' columns."""
-    from_rows = int(moments1.nnz.sum() + moments2.nnz.sum())
-    from_columns = int(data.totals.nnz[genes].sum())
-    if data.memory_mapped and from_rows < from_columns:
-        return list(
-            zip(data.selected_values(comparison.set1, genes), data.selected_values(comparison.set2, genes), strict=True)
-        )
+def _small_selection_rows(data: ExplorerData, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """A small selection's rows, read once for both its sums and the table's Wilcoxon values.
+
+    Only from memory-mapped rows (scattered reads of compressed chunks would decompress most of them)."""
+    if not data.memory_mapped or int(data.row_nnz[mask].sum()) > ROWS_IN_MEMORY:
+        return None
+    return data.selected_rows(mask)
+
+
+def _column_values(data: ExplorerData, comparison: Comparison, genes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each gene's non-zero values in set 1 and set 2, from its gene-major column."""
     columns = []
     for gene in genes:
         cells, values = data.genes.slice(gene)
         columns.append((values[comparison.set1[cells]], values[comparison.set2[cells]]))
-    data.release()
     return columns
 
 

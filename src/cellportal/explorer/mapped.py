@@ -7,9 +7,10 @@ and uncompressed it is mapped in place; otherwise an uncompressed copy of the tw
 once per store, in the background, under ``<cache_dir>/<sha256>/`` (8 bytes per non-zero and orientation),
 and used from then on. Until it is ready, requests read the store through h5py.
 
-Mapped pages a request touched are handed back after it (``MADV_DONTNEED``): they stay in the kernel's
-page cache, shared and reclaimable, but leave the process's resident set, so memory per open dataset
-stays small however large the selections were.
+Mapped pages that reads touched are handed back (``MADV_DONTNEED``) once more than `PAGE_BUDGET` bytes
+were read since the last time: they stay in the kernel's page cache, shared and reclaimable, but leave the
+process's resident set, so its memory stays bounded however large the selections were. Handing back after
+every request would make each request fault its pages in again.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import mmap
 import os
 import shutil
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
@@ -35,6 +37,36 @@ MANIFEST = "manifest.json"
 CACHE_FORMAT = 1
 
 
+PAGE_BUDGET = 128 * 1024 * 1024
+
+
+class PageBudget:
+    """Counts bytes read through every mapping of the process; past the budget, all are handed back."""
+
+    def __init__(self, budget: int = PAGE_BUDGET) -> None:
+        self.budget = budget
+        self._files: weakref.WeakSet[MappedFile] = weakref.WeakSet()
+        self._touched = 0
+        self._lock = threading.Lock()
+
+    def register(self, file: MappedFile) -> None:
+        with self._lock:
+            self._files.add(file)
+
+    def touched(self, nbytes: int) -> None:
+        with self._lock:
+            self._touched += nbytes
+            if self._touched <= self.budget:
+                return
+            self._touched = 0
+            files = list(self._files)
+        for file in files:
+            file.release()
+
+
+PAGES = PageBudget()
+
+
 class MappedFile:
     """A read-only mapping of a whole file; arrays are views into it."""
 
@@ -43,6 +75,7 @@ class MappedFile:
         with open(path, "rb") as handle:
             size = os.fstat(handle.fileno()).st_size
             self._map = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else None
+        PAGES.register(self)
 
     def array(self, dtype: np.dtype, offset: int, count: int) -> np.ndarray:
         if self._map is None or count == 0:

@@ -20,7 +20,7 @@ import h5py
 import numpy as np
 
 from cellportal.explorer.de import GroupMoments
-from cellportal.explorer.mapped import Mapped, MappedFile, in_place
+from cellportal.explorer.mapped import PAGES, Mapped, MappedFile, in_place
 from cellportal.formats.explorer_store import ExplorerStoreReader
 
 # Non-zeros read per block when summing a selection: bounds the temporary arrays (~25 bytes each).
@@ -72,10 +72,10 @@ class SparseAxis:
     def memory_mapped(self) -> bool:
         return bool(self._files)
 
-    def release(self) -> None:
-        """Give back the mapped pages the last reads touched (see mapped.py)."""
-        for file in self._files:
-            file.release()
+    def _touched(self, entries: int) -> None:
+        """Count what a read brought into the mapping (see mapped.PageBudget)."""
+        if self._files:
+            PAGES.touched(8 * entries)
 
     def __len__(self) -> int:
         return len(self.indptr) - 1
@@ -87,6 +87,7 @@ class SparseAxis:
     def _read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         if hi <= lo:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
+        self._touched(hi - lo)
         # Copies, so that no result keeps a view into a mapping whose pages are released.
         return np.array(self.indices[lo:hi]), np.array(self.data[lo:hi])
 
@@ -100,6 +101,8 @@ class SparseAxis:
         # Position k of row r is starts[r] + (k - first position of r in the output).
         offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
         positions = offsets + np.arange(total, dtype=np.int64)
+        # Scattered rows touch a page each at least: count pages rather than bytes.
+        self._touched(max(total, 1024 * len(rows)))
         return np.asarray(self.indices[positions]), np.asarray(self.data[positions])
 
     def masked_sums(self, mask: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -117,6 +120,7 @@ class SparseAxis:
                 indices, data = self.gather(np.flatnonzero(rows) + start)
             else:
                 lo, hi = int(self.indptr[start]), int(self.indptr[stop])
+                self._touched(hi - lo)
                 indices, data = np.asarray(self.indices[lo:hi]), np.asarray(self.data[lo:hi])
                 if chosen < stop - start:
                     keep = np.repeat(rows, np.diff(self.indptr[start : stop + 1]))
@@ -125,7 +129,6 @@ class SparseAxis:
             total += np.bincount(indices, weights=values, minlength=n_cols)
             squares += np.bincount(indices, weights=values * values, minlength=n_cols)
             nnz += np.bincount(indices, minlength=n_cols)
-        self.release()
         return total, squares, nnz
 
     def _blocks(self) -> list[tuple[int, int]]:
@@ -158,10 +161,6 @@ class ExplorerData:
         for axis, target in (("cell_major", self.cells), ("gene_major", self.genes)):
             indices, data, *files = mapped[axis]
             target.use_mapped(indices, data, tuple(files))
-
-    def release(self) -> None:
-        self.cells.release()
-        self.genes.release()
 
     def close(self) -> None:
         self.store.close()
@@ -271,29 +270,37 @@ class ExplorerData:
         if not 0 <= index < self.n_genes:
             raise IndexError(index)
         cells, values = self.genes.slice(index)
-        self.genes.release()
         return cells.astype(np.uint32, copy=False), values.astype(np.float32, copy=False)
 
     # --- selections ---------------------------------------------------------------------------------
 
-    def selected_values(self, mask: np.ndarray, genes: list[int]) -> list[np.ndarray]:
-        """The non-zero values of each of `genes` over the cells of `mask`, read from the cell-major rows.
+    @cached_property
+    def row_nnz(self) -> np.ndarray:
+        """Non-zeros per cell (what reading a selection's rows costs)."""
+        return np.diff(self.cells.indptr).astype(np.int32)
 
-        For small selections this reads far less than the genes' whole columns would.
-        """
-        position = np.full(self.n_genes, -1, dtype=np.int64)
+    def selected_rows(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Gene indices and values of every non-zero of the selected cells, from the cell-major rows."""
+        return self.cells.gather(np.flatnonzero(mask))
+
+    def moments_of_rows(self, rows: tuple[np.ndarray, np.ndarray], n: int) -> GroupMoments:
+        genes, values = rows
+        as64 = values.astype(np.float64)
+        return GroupMoments(
+            n,
+            np.bincount(genes, weights=as64, minlength=self.n_genes),
+            np.bincount(genes, weights=as64 * as64, minlength=self.n_genes),
+            np.bincount(genes, minlength=self.n_genes).astype(np.int64),
+        )
+
+    @staticmethod
+    def values_of_genes(rows: tuple[np.ndarray, np.ndarray], genes: list[int], n_genes: int) -> list[np.ndarray]:
+        """From a selection's rows, the non-zero values of each of `genes`."""
+        position = np.full(n_genes, -1, dtype=np.int64)
         position[genes] = np.arange(len(genes))
-        rows = np.flatnonzero(mask)
-        found_genes, found_values = [], []
-        for start in range(0, len(rows), 50_000):
-            indices, data = self.cells.gather(rows[start : start + 50_000])
-            where = position[indices]
-            keep = where >= 0
-            found_genes.append(where[keep])
-            found_values.append(data[keep])
-        self.cells.release()
-        which = np.concatenate(found_genes) if found_genes else np.zeros(0, np.int64)
-        values = np.concatenate(found_values) if found_values else np.zeros(0, np.float32)
+        where = position[rows[0]]
+        keep = where >= 0
+        which, values = where[keep], rows[1][keep]
         order = np.argsort(which, kind="stable")
         bounds = np.searchsorted(which[order], np.arange(len(genes) + 1))
         return [values[order[a:b]] for a, b in itertools.pairwise(bounds)]
