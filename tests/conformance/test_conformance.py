@@ -3,7 +3,8 @@
 For every corpus case and the reference's own fixtures:
 - the reference agrees with what the case was built to be (valid, or broken in one rule);
 - our verdict equals the reference's;
-- every error the reference reports is matched by one of our errors (through the codes registry);
+- every error the reference reports is matched by one of our errors (through the codes registry), except
+  the reference's own crashes ("Unexpected validation error: …"), which are not rules;
 - on valid files, the labels we add equal the reference's add-labels output.
 """
 
@@ -26,6 +27,22 @@ pytestmark = [pytest.mark.reference, pytest.mark.timeout(3600)]
 
 CASE_NAMES = [item.name for item in CASES]
 ALL_NAMES = CASE_NAMES + list(FIXTURES)
+DEVIATIONS = {item.name: item.reference_deviation for item in CASES if item.reference_deviation}
+# The reference's wording when it crashes (an exception inside its checks): not a rule we must report.
+REFERENCE_CRASH = "Unexpected validation error"
+
+
+def with_deviations(names: list[str]) -> list[Any]:
+    """Cases where the schema and the reference part ways are expected to differ, strictly: if they stop
+    differing (someone follows the reference after all), the test says so."""
+    return [
+        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=DEVIATIONS[name]))
+        if name in DEVIATIONS
+        else name
+        for name in names
+    ]
+
+
 VALID_NAMES = [item.name for item in CASES if item.valid] + sorted(VALID_FIXTURES)
 RULES = {item.name: f"[{item.group}] {item.rule}" for item in CASES}
 
@@ -56,14 +73,14 @@ def _describe(name: str, reference: ReferenceResult, report: Any) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.parametrize("name", CASE_NAMES)
+@pytest.mark.parametrize("name", with_deviations(CASE_NAMES))
 def test_reference_agrees_with_the_case(name: str, reference: dict[str, ReferenceResult]) -> None:
     """The corpus itself is right: valid cases pass the reference, broken ones fail it."""
     result = reference[name]
     assert result.valid == expected_valid(name), f"{RULES[name]}\nreference errors: {result.errors}"
 
 
-@pytest.mark.parametrize("name", ALL_NAMES)
+@pytest.mark.parametrize("name", with_deviations(ALL_NAMES))
 def test_verdict_matches_reference(
     name: str, corpus: dict[str, Path], reference: dict[str, ReferenceResult], ours: dict[str, Any]
 ) -> None:
@@ -83,6 +100,8 @@ def test_every_reference_error_is_matched(
     our_codes = {found.code for found in report.errors}
     unmatched = []
     for message in reference[name].errors:
+        if message.startswith(REFERENCE_CRASH):
+            continue  # the reference crashed there; the verdict test still requires us to reject the file
         codes = match_reference_message(message)
         if not set(codes) & our_codes:
             unmatched.append(f"{message[:300]}\n    registry codes for it: {codes or 'none'}")
