@@ -113,3 +113,23 @@ def test_racing_publishes_of_one_version_publish_it_once(
     with uow() as db:
         collection, published = service.resolve_collection(db, collection_id)
         assert published.id == version_id and collection.originally_published_at == published.published_at
+
+
+def test_racing_retries_of_one_job_leave_one_artifact_row(
+    uow: UnitOfWork, session_factory: sessionmaker[Session]
+) -> None:
+    with uow() as db:
+        version = make_collection(db, datasets=1, published=False, artifacts=())
+        dataset_version_id = version.dataset_versions[0].id
+    sizes = iter(range(100))
+
+    def record() -> None:
+        with transaction(session_factory) as db:
+            service.record_artifact(
+                db, dataset_version_id=dataset_version_id, type="h5ad", status="CONVERTED", size=next(sizes)
+            )
+
+    assert _race(4, record, Conflict) == ["ok"] * 4
+    with uow() as db:
+        rows = db.scalars(select(Artifact).where(Artifact.dataset_version_id == dataset_version_id)).all()
+        assert [row.type for row in rows] == ["h5ad"]
