@@ -52,7 +52,9 @@ def _refuse_changes_to_published_versions(session: Session, _context: Any, _inst
         for obj in session.dirty:
             if type(obj) in _VERSIONS and session.is_modified(obj, include_collections=False):
                 _check_version(obj)
-            elif isinstance(obj, Artifact) and session.is_modified(obj, include_collections=False):
+            elif isinstance(obj, Artifact | CollectionVersionDataset) and session.is_modified(
+                obj, include_collections=False
+            ):
                 _check_child(session, obj)
         for obj in session.deleted:
             if type(obj) in _VERSIONS:

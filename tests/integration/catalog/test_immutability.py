@@ -68,6 +68,7 @@ RAW_WRITES: dict[str, Callable[[Session, CollectionVersion, DatasetVersion], Non
     "add artifact": lambda db, cv, dv: db.add(Artifact(dataset_version_id=dv.id, type="extra", status="CONVERTED")),
     "delete dataset version": lambda db, cv, dv: db.delete(dv),
     "unlink dataset": lambda db, cv, dv: db.delete(cv.dataset_links[0]),
+    "reorder datasets": lambda db, cv, dv: setattr(cv.dataset_links[0], "position", 5),
     "link dataset": lambda db, cv, dv: cv.dataset_links.append(
         CollectionVersionDataset(dataset_version_id=cv.dataset_links[1].dataset_version_id, position=9)
     ),
