@@ -121,8 +121,8 @@ def differential_expression(data: ExplorerData, comparison: Comparison, top: int
 def _small_selection_rows(data: ExplorerData, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """A small selection's rows, read once for both its sums and the table's Wilcoxon values.
 
-    Only from memory-mapped rows (scattered reads of compressed chunks would decompress most of them)."""
-    if not data.memory_mapped or int(data.row_nnz[mask].sum()) > ROWS_IN_MEMORY:
+    Only from uncompressed rows (scattered reads of compressed chunks would decompress most of them)."""
+    if not data.raw or int(data.row_nnz[mask].sum()) > ROWS_IN_MEMORY:
         return None
     return data.selected_rows(mask)
 

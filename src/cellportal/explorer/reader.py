@@ -3,9 +3,8 @@
 The formats reader gives whole columns; the API also needs a gene as its sparse slice (no densifying on
 the server), per-gene sums over a selection of cells (DE), and the view schema. Expression is read from
 the store's two orientations: the gene-major CSC for genes and Wilcoxon, the cell-major CSR for
-selection sums. Where the store keeps an array contiguous and uncompressed in a local file it is
-memory-mapped (the page cache holds it, not this process); otherwise it is read through h5py, one
-block of rows at a time, so memory stays bounded either way.
+selection sums. Uncompressed arrays (in place, or the cache's copy, see mapped.py) are read with pread;
+otherwise X is read through h5py, one block of rows at a time, so memory stays bounded either way.
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import h5py
 import numpy as np
 
 from cellportal.explorer.de import GroupMoments
-from cellportal.explorer.mapped import PAGES, Mapped, MappedFile, in_place
+from cellportal.explorer.mapped import FileArray, Mapped, RawFile, in_place
 from cellportal.formats.explorer_store import ExplorerStoreReader
 
 # Non-zeros read per block when summing a selection: bounds the temporary arrays (~25 bytes each).
@@ -52,30 +51,21 @@ class ObsSpec:
 class SparseAxis:
     """One orientation of X (`X/cell_major` or `X/gene_major`): indptr in memory, indices and data on disk.
 
-    `indices` and `data` are h5py datasets (compressed chunks, read per request) or memory-mapped arrays;
-    `use_mapped` switches to the latter when they become available.
+    `indices` and `data` are h5py datasets (compressed chunks) or raw arrays read with pread (see mapped.py);
+    `use_raw` switches to the latter when they become available.
     """
 
-    def __init__(self, group: h5py.Group, mapped_store: MappedFile | None) -> None:
+    def __init__(self, group: h5py.Group, raw_store: RawFile | None) -> None:
         self.indptr: np.ndarray = group["indptr"][()].astype(np.int64, copy=False)
-        self.indices: np.ndarray | h5py.Dataset = group["indices"]
-        self.data: np.ndarray | h5py.Dataset = group["data"]
-        self._files: tuple[MappedFile, ...] = ()
-        indices, data = in_place(group["indices"], mapped_store), in_place(group["data"], mapped_store)
-        if indices is not None and data is not None and mapped_store is not None:
-            self.use_mapped(indices, data, (mapped_store,))
+        self.indices: FileArray | h5py.Dataset = group["indices"]
+        self.data: FileArray | h5py.Dataset = group["data"]
+        self.raw = False
+        indices, data = in_place(group["indices"], raw_store), in_place(group["data"], raw_store)
+        if indices is not None and data is not None:
+            self.use_raw(indices, data)
 
-    def use_mapped(self, indices: np.ndarray, data: np.ndarray, files: tuple[MappedFile, ...]) -> None:
-        self.indices, self.data, self._files = indices, data, files
-
-    @property
-    def memory_mapped(self) -> bool:
-        return bool(self._files)
-
-    def _touched(self, entries: int) -> None:
-        """Count what a read brought into the mapping (see mapped.PageBudget)."""
-        if self._files:
-            PAGES.touched(8 * entries)
+    def use_raw(self, indices: FileArray, data: FileArray) -> None:
+        self.indices, self.data, self.raw = indices, data, True
 
     def __len__(self) -> int:
         return len(self.indptr) - 1
@@ -87,41 +77,33 @@ class SparseAxis:
     def _read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         if hi <= lo:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
-        self._touched(hi - lo)
-        # Copies, so that no result keeps a view into a mapping whose pages are released.
-        return np.array(self.indices[lo:hi]), np.array(self.data[lo:hi])
+        indices, data = self.indices, self.data
+        if isinstance(indices, FileArray) and isinstance(data, FileArray):
+            return indices.read(lo, hi), data.read(lo, hi)
+        return np.asarray(indices[lo:hi]), np.asarray(data[lo:hi])
 
     def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Indices and data of the given rows, concatenated (one fancy index into the memory map)."""
+        """Indices and data of the given rows (sorted), concatenated; raw arrays only."""
+        indices, data = self.indices, self.data
+        assert isinstance(indices, FileArray) and isinstance(data, FileArray)
         starts = self.indptr[rows]
         lengths = self.indptr[rows + 1] - starts
-        total = int(lengths.sum())
-        if total == 0:
-            return np.zeros(0, np.int32), np.zeros(0, np.float32)
-        # Position k of row r is starts[r] + (k - first position of r in the output).
-        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
-        positions = offsets + np.arange(total, dtype=np.int64)
-        # Scattered rows touch a page each at least: count pages rather than bytes.
-        self._touched(max(total, 1024 * len(rows)))
-        return np.asarray(self.indices[positions]), np.asarray(self.data[positions])
+        return indices.take_runs(starts, lengths), data.take_runs(starts, lengths)
 
     def masked_sums(self, mask: np.ndarray, n_cols: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per-column sum, sum of squares and non-zero count over the rows where `mask` is true."""
         total = np.zeros(n_cols, np.float64)
         squares = np.zeros(n_cols, np.float64)
         nnz = np.zeros(n_cols, np.int64)
-        mapped = self.memory_mapped
         for start, stop in self._blocks():
             rows = mask[start:stop]
             chosen = int(np.count_nonzero(rows))
             if chosen == 0:
                 continue
-            if mapped and chosen < GATHER_BELOW * (stop - start):
+            if self.raw and chosen < GATHER_BELOW * (stop - start):
                 indices, data = self.gather(np.flatnonzero(rows) + start)
             else:
-                lo, hi = int(self.indptr[start]), int(self.indptr[stop])
-                self._touched(hi - lo)
-                indices, data = np.asarray(self.indices[lo:hi]), np.asarray(self.data[lo:hi])
+                indices, data = self._read(int(self.indptr[start]), int(self.indptr[stop]))
                 if chosen < stop - start:
                     keep = np.repeat(rows, np.diff(self.indptr[start : stop + 1]))
                     indices, data = indices[keep], data[keep]
@@ -148,19 +130,19 @@ class ExplorerData:
         # The formats reader keeps its h5py file private; the two sparse orientations are read through it
         # as laid out in docs/formats.md (a public accessor there would be better, see the handover note).
         handle: h5py.File = self.store._file
-        mapped_store = MappedFile(source) if isinstance(source, Path) else None
-        self.cells = SparseAxis(handle["X/cell_major"], mapped_store)
-        self.genes = SparseAxis(handle["X/gene_major"], mapped_store)
+        raw_store = RawFile(source) if isinstance(source, Path) else None
+        self.cells = SparseAxis(handle["X/cell_major"], raw_store)
+        self.genes = SparseAxis(handle["X/gene_major"], raw_store)
 
     @property
-    def memory_mapped(self) -> bool:
-        return self.cells.memory_mapped and self.genes.memory_mapped
+    def raw(self) -> bool:
+        """X is read uncompressed (in place, or from the cache's copy)."""
+        return self.cells.raw and self.genes.raw
 
-    def use_mapped(self, mapped: Mapped) -> None:
+    def use_raw(self, arrays: Mapped) -> None:
         """Switch to uncompressed copies of X (see mapped.MatrixCache)."""
         for axis, target in (("cell_major", self.cells), ("gene_major", self.genes)):
-            indices, data, *files = mapped[axis]
-            target.use_mapped(indices, data, tuple(files))
+            target.use_raw(*arrays[axis])
 
     def close(self) -> None:
         self.store.close()

@@ -65,7 +65,7 @@ class OpenStores:
 def blob_opener(blobs: BlobStore, cache: MatrixCache | None = None) -> Opener:
     """Opens stores from the blob store: in place for local files, through ranged reads otherwise.
 
-    With a `cache`, a store whose X is compressed gets an uncompressed, memory-mapped copy (made in the
+    With a `cache`, a store whose X is compressed gets an uncompressed copy (made in the
     background the first time; see mapped.py).
     """
 
@@ -77,12 +77,12 @@ def blob_opener(blobs: BlobStore, cache: MatrixCache | None = None) -> Opener:
 
     def open_store(sha256: str) -> ExplorerData:
         data = ExplorerData(source(sha256))
-        if cache is not None and not data.memory_mapped:
+        if cache is not None and not data.raw:
             mapped = cache.open(sha256)
             if mapped is not None:
-                data.use_mapped(mapped)
+                data.use_raw(mapped)
             else:
-                cache.build_in_background(sha256, lambda: source(sha256), data.use_mapped)
+                cache.build_in_background(sha256, lambda: source(sha256), data.use_raw)
         return data
 
     return open_store

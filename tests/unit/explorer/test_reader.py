@@ -16,12 +16,12 @@ from cellportal.formats.explorer_store import ExplorerStoreReader
 
 def mapped_copy(store_file: Path, tmp_path: Path) -> ExplorerData:
     data = ExplorerData(store_file)
-    assert not data.memory_mapped  # the formats writer compresses X
+    assert not data.raw  # the formats writer compresses X
     ready = threading.Event()
     cache = MatrixCache(tmp_path / "cache")
-    cache.build_in_background("abc", lambda: store_file, lambda mapped: (data.use_mapped(mapped), ready.set()))
+    cache.build_in_background("abc", lambda: store_file, lambda mapped: (data.use_raw(mapped), ready.set()))
     assert ready.wait(60), "the uncompressed copy was not made"
-    assert data.memory_mapped
+    assert data.raw
     assert cache.open("abc") is not None  # a later process finds it complete
     return data
 
