@@ -107,7 +107,8 @@ def serve(data_dir: Path, port: int) -> None:
     runtime = Runtime(Settings(data_dir=data_dir))
     app = create_app(runtime)
     if not hasattr(app.state, "explorer_stores"):
-        mount_explorer(app, runtime)
+        # The uncompressed copies of X live next to the runs, so a second run finds them made.
+        mount_explorer(app, runtime, cache_dir=data_dir.parent.parent / "explorer-cache")
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -247,7 +248,7 @@ def run_ours(data_dir: Path, stores: list[Path], n_cells: int, n_genes: int, bro
             for version_id in ids[1:]:  # every dataset open and used, as three readers would
                 client.get(f"{base}/e/api/v1/{version_id}/schema").raise_for_status()
                 client.get(f"{base}/e/api/v1/{version_id}/gene/1").raise_for_status()
-            wait_for_cache(data_dir / "server" / "explorer-cache", len(set(map(sha256_of, stores))))
+            wait_for_cache(data_dir.parent / "explorer-cache", {sha256_of(store) for store in stores})
             result["routes"] = ours_requests(client, f"{base}/e/api/v1/{ids[0]}", n_cells, n_genes)
             for version_id in ids[1:]:
                 client.get(f"{base}/e/api/v1/{version_id}/embedding/X_umap").raise_for_status()
@@ -270,12 +271,11 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def wait_for_cache(cache_dir: Path, count: int, timeout: float = 1800) -> None:
+def wait_for_cache(cache_dir: Path, hashes: set[str], timeout: float = 3600) -> None:
     """The uncompressed copies are made in the background on first open; measure once they exist."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        done = [p for p in cache_dir.glob("*/manifest.json")] if cache_dir.exists() else []
-        if len(done) >= count:
+        if all((cache_dir / sha256 / "manifest.json").exists() for sha256 in hashes):
             return
         time.sleep(1)
     raise TimeoutError("explorer cache")
