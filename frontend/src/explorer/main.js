@@ -138,6 +138,7 @@ class Explorer {
   async renderAll() {
     await this.renderEmbedding();
     await this.renderVisibility();
+    if (this.state.subset) await this.plot.frame(this.visibleMask);
     await this.renderColor();
     await this.renderGenes();
     await this.renderSelection();
@@ -353,6 +354,7 @@ class Explorer {
     this.state.selection = null;
     this.busy(
       this.renderVisibility()
+        .then(() => this.plot.frame(this.visibleMask))
         .then(() => this.renderColor())
         .then(() => this.renderGenes())
         .then(() => this.renderSelection())

@@ -112,6 +112,17 @@ export class Plot {
     this.scatterplot.set({ pointSize: this.style.size * factor * window.devicePixelRatio });
   }
 
+  // Frames the cells of `mask` (all cells when null), as a subset is meant to be looked at.
+  async frame(mask) {
+    if (!mask) {
+      this.scatterplot.reset();
+      return;
+    }
+    const points = [];
+    for (let i = 0; i < mask.length; i++) if (mask[i]) points.push(i);
+    if (points.length) await this.scatterplot.zoomToPoints(points, { padding: 0.15, transition: false });
+  }
+
   resetView() {
     this.scatterplot.reset();
   }
