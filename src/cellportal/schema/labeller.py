@@ -42,7 +42,8 @@ OBS_LABELS: tuple[tuple[str, str, frozenset[str], bool], ...] = (
     ("development_stage_ontology_term_id", "development_stage", frozenset({"unknown", "na"}), False),
     ("experimental_condition_ontology_term_id", "experimental_condition", frozenset({"na"}), True),
 )
-OPTIONAL_OBS_SOURCES = frozenset({"experimental_condition_ontology_term_id"})
+# cell_type_ontology_term_id may be absent from pre-analysis datasets (which the validator accepts).
+OPTIONAL_OBS_SOURCES = frozenset({"experimental_condition_ontology_term_id", "cell_type_ontology_term_id"})
 DIET, FASTING, TEMPERATURE = "EFO:0002755", "EFO:0002756", "EFO:0001702"
 
 

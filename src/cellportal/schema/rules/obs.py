@@ -154,11 +154,24 @@ def check_required_columns(ds: Dataset) -> list[Issue]:
     gp_id = ds.obs.columns.get("genetic_perturbation_id")
     if gp_id is not None and any(v is not None for v in gp_id.unique_values()):
         required.append("genetic_perturbation_strategy")
-    return [
-        issue("dataframe.missing_column", f"Dataframe 'obs' is missing column '{name}'.", f"obs.{name}")
-        for name in required
-        if name not in ds.obs
-    ]
+    issues = []
+    for name in required:
+        if name in ds.obs:
+            continue
+        if name == "cell_type_ontology_term_id":
+            # The reference never reports this column missing: schema 7.1 lets pre-analysis datasets omit it,
+            # and its check skips the column whether or not --pre-analysis is given.
+            issues.append(
+                issue(
+                    "dataframe.missing_cell_type",
+                    "Dataframe 'obs' has no column 'cell_type_ontology_term_id'. Only pre-analysis datasets may "
+                    "omit it; the dataset will have no cell type labels.",
+                    f"obs.{name}",
+                )
+            )
+            continue
+        issues.append(issue("dataframe.missing_column", f"Dataframe 'obs' is missing column '{name}'.", f"obs.{name}"))
+    return issues
 
 
 def _categorical_checks(
