@@ -107,8 +107,7 @@ def serve(data_dir: Path, port: int) -> None:
     runtime = Runtime(Settings(data_dir=data_dir))
     app = create_app(runtime)
     if not hasattr(app.state, "explorer_stores"):
-        # The uncompressed copies of X live next to the runs, so a second run finds them made.
-        mount_explorer(app, runtime, cache_dir=data_dir.parent.parent / "explorer-cache")
+        mount_explorer(app, runtime)
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
@@ -235,6 +234,10 @@ def run_routes(client: httpx.Client, routes: dict[str, list[tuple[str, str, dict
 
 def run_ours(data_dir: Path, stores: list[Path], n_cells: int, n_genes: int, browser: bool) -> dict[str, Any]:
     ids = catalog(data_dir / "server", stores)
+    # The uncompressed copies of X (made on first open, in <data_dir>/explorer-cache) are kept between runs.
+    shared_cache = data_dir.parent / "explorer-cache"
+    shared_cache.mkdir(exist_ok=True)
+    (data_dir / "server" / "explorer-cache").symlink_to(shared_cache, target_is_directory=True)
     port = free_port()
     process = subprocess.Popen([sys.executable, __file__, "serve", str(data_dir / "server"), str(port)], cwd=ROOT)
     try:
