@@ -130,6 +130,7 @@ def measure(kind: str, step: str, source: Path, dest: Path) -> dict[str, object]
         str(dest),
         str(out_path),
     ]
+    load = round(os.getloadavg()[0], 1)
     started = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT)
     _, status, usage = os.wait4(process.pid, 0)
@@ -146,6 +147,7 @@ def measure(kind: str, step: str, source: Path, dest: Path) -> dict[str, object]
         "peak_rss_mb": round(usage.ru_maxrss / 1024),  # ru_maxrss is in KiB on Linux
         "size_mb": round(size / 1e6, 1),
         "outcome": outcome,
+        "load": load,
     }
 
 
@@ -165,7 +167,13 @@ def nnz_of(path: Path) -> int:
         return int(f["X/indptr"][-1])
 
 
-def render(results: list[dict[str, object]], sizes: list[tuple[int, int, int]], command: str, dense_limit: int) -> str:
+def render(
+    results: list[dict[str, object]],
+    sizes: list[tuple[int, int, int]],
+    command: str,
+    dense_limit: int,
+    note: str = "",
+) -> str:
     lines = [
         SECTION,
         "",
@@ -181,9 +189,11 @@ def render(results: list[dict[str, object]], sizes: list[tuple[int, int, int]], 
         "the others read the generated file directly as their input (it has every column they use).",
         "",
         "| step | tool | "
-        + " | ".join(f"{c // 1000}k time (s) | {c // 1000}k peak RSS (MB)" for c, _, _ in sizes)
-        + " | size at largest (MB) |",
-        "|---|---|" + "---|---|" * len(sizes) + "---|",
+        + " | ".join(
+            f"{c // 1000}k time (s) | {c // 1000}k peak RSS (MB) | {c // 1000}k size (MB)" for c, _, _ in sizes
+        )
+        + " |",
+        "|---|---|" + "---|---|---|" * len(sizes),
     ]
     order = [(s, "ours", s) for s in OURS] + [(s, "reference", r) for s in OURS for r in REFERENCES[s]]
     for step_group, kind, step in order:
@@ -195,11 +205,8 @@ def render(results: list[dict[str, object]], sizes: list[tuple[int, int, int]], 
         cells = []
         for c, _, _ in sizes:
             r = by_cells.get(c)
-            cells.append(f"{r['seconds']} | {r['peak_rss_mb']:,}" if r else "– | –")
-        largest = by_cells.get(sizes[-1][0])
-        lines.append(
-            f"| {step_group} | {tool} | " + " | ".join(cells) + f" | {largest['size_mb'] if largest else '–'} |"
-        )
+            cells.append(f"{r['seconds']} | {r['peak_rss_mb']:,} | {r['size_mb']}" if r else "– | – | –")
+        lines.append(f"| {step_group} | {tool} | " + " | ".join(cells) + " |")
     skipped_refs = sorted({r for r in DENSIFYING if any(c > dense_limit for c, _, _ in sizes)})
     if skipped_refs:
         lines += [
@@ -208,6 +215,14 @@ def render(results: list[dict[str, object]], sizes: list[tuple[int, int, int]], 
             "memory (4 bytes × genes × cells per layer, 3.2 GB per layer at 400k cells) and would take about 10 GB "
             "on a machine shared with other work.",
         ]
+    loads = [r["load"] for r in results if "load" in r]
+    if loads:
+        lines += [
+            "",
+            f"1-minute load average when the steps started: {min(loads)}–{max(loads)} ({os.cpu_count()} cores).",
+        ]
+    if note:
+        lines += ["", note]
     notes = [r for r in results if not str(r["outcome"]).startswith(("CONVERTED", "written"))]
     if notes:
         lines += ["", "Outcomes other than success:"]
@@ -249,13 +264,21 @@ def main() -> None:
         help="skip the loom references (they densify each layer: ~3 GB at 100k cells) above this size",
     )
     parser.add_argument("--write-doc", action="store_true", help="update the Conversions section of PERFORMANCE.md")
+    parser.add_argument("--from-log", type=Path, help="render from the JSON lines a previous run printed")
+    parser.add_argument("--note", default="", help="a paragraph added under the table (e.g. machine conditions)")
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     results: list[dict[str, object]] = []
     sizes = []
+    if args.from_log:
+        lines = [line for line in args.from_log.read_text().splitlines() if line.startswith("{")]
+        results = [json.loads(line) for line in lines]
+        args.cells = sorted({int(r["cells"]) for r in results})
     for n_cells in args.cells:
         source = dataset(args.data_dir, n_cells, args.genes)
         sizes.append((n_cells, args.genes, nnz_of(source)))
+        if args.from_log:
+            continue
         for step in args.steps:
             plan = [("ours", step)]
             if not args.no_reference:
@@ -270,7 +293,12 @@ def main() -> None:
                 results.append(result)
                 print(json.dumps(result), flush=True)
     command = "python bench/convert.py " + " ".join(sys.argv[1:])
-    text = render(results, sizes, command, args.dense_reference_max_cells)
+    if args.from_log:
+        cells = " ".join(str(c) for c in args.cells)
+        command = (
+            f"python bench/convert.py --cells {cells} --write-doc`, table re-rendered from its output with `--from-log"
+        )
+    text = render(results, sizes, command, args.dense_reference_max_cells, args.note)
     print(text)
     if args.write_doc:
         write_section(text)
