@@ -28,10 +28,14 @@ def version_row(runtime: Runtime, dataset_version_id: str) -> DatasetVersion:
         return version
 
 
+def artifacts_of(runtime: Runtime, dataset_version_id: str) -> list[Artifact]:
+    with transaction(runtime.sessions) as session:
+        return list(session.scalars(select(Artifact).where(Artifact.dataset_version_id == dataset_version_id)))
+
+
 def assert_one_verified_set_of_artifacts(runtime: Runtime, dataset_version_id: str) -> dict[str, Artifact]:
     """Exactly one row per artifact type, each CONVERTED (or SKIPPED with a reason), each blob intact."""
-    with transaction(runtime.sessions) as session:
-        rows = list(session.scalars(select(Artifact).where(Artifact.dataset_version_id == dataset_version_id)))
+    rows = artifacts_of(runtime, dataset_version_id)
     counts = Counter(a.type for a in rows)
     assert set(counts) == ALL_TYPES, counts
     assert all(n == 1 for n in counts.values()), counts
