@@ -34,6 +34,10 @@ def main() -> None:
     import sys
 
     command = sys.argv[1] if len(sys.argv) > 1 else None
+    if command == "validate" and not {"--help", "-h"} & set(sys.argv[2:]):
+        from cellportal.cli._validate_run import main as validate_main
+
+        raise SystemExit(validate_main(sys.argv[2:]))
     if command in _FAST_PATH_COMMANDS:
         importlib.import_module(f"{__name__}.{command}")
     else:
