@@ -5,14 +5,11 @@ Exit codes: 0 valid, 1 invalid, 2 the file cannot be read at all.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
 from cellportal.cli import app
-
-EXIT_VALID, EXIT_INVALID, EXIT_UNREADABLE = 0, 1, 2
 
 
 @app.command("validate")
@@ -27,21 +24,6 @@ def validate_command(
     ),
 ) -> None:
     """Validate an h5ad file against the CELLxGENE schema 7.1.0; report every error, then every warning."""
-    from cellportal.schema.validator import validate
+    from cellportal.cli._validate_run import run_validate
 
-    report = validate(path, ignore_labels=ignore_labels)
-    if as_json:
-        typer.echo(json.dumps(report.to_dict(), indent=2))
-    else:
-        typer.echo(report.render_text())
-    if not report.readable:
-        raise typer.Exit(EXIT_UNREADABLE)
-    if not report.valid:
-        raise typer.Exit(EXIT_INVALID)
-    if add_labels is not None:
-        from cellportal.schema.labeller import write_labels
-
-        write_labels(path, add_labels)
-        if not as_json:
-            typer.echo(f"labelled file written to {add_labels}")
-    raise typer.Exit(EXIT_VALID)
+    raise typer.Exit(run_validate(path, as_json, add_labels, ignore_labels))

@@ -86,13 +86,15 @@ class Column:
         return out
 
     def unique_values(self, rows: np.ndarray | None = None) -> list[Any]:
-        """Distinct values in first-appearance order (``None`` for missing), optionally within a row mask."""
+        """Distinct values (``None`` for missing, last), optionally within a row mask.
+
+        Categoricals come in category order, other columns in order of first appearance."""
         if self.is_categorical:
             assert self.codes is not None and self.categories is not None
             codes = self.codes if rows is None else self.codes[rows]
-            _, first = np.unique(codes, return_index=True)
-            ordered_codes = codes[np.sort(first)]
-            return [None if c < 0 else self.categories[c] for c in ordered_codes]
+            present = np.bincount(codes + 1, minlength=len(self.categories) + 1) > 0  # slot 0: missing
+            found: list[Any] = [self.categories[c] for c in np.flatnonzero(present[1:])]
+            return [*found, None] if present[0] else found
         values = self.row_values() if rows is None else self.row_values()[rows]
         seen: dict[Any, None] = {}
         for value in values:

@@ -24,7 +24,7 @@ class FeatureHit:
 
 def locate_features(feature_ids: Iterable[str]) -> dict[str, FeatureHit | None]:
     """For each id, the first gene table (in the reference's order) that holds it, or None."""
-    pending = np.unique(np.array([str(f) for f in feature_ids], dtype=str))
+    pending = np.array(sorted({str(f) for f in feature_ids}), dtype=str)
     found: dict[str, FeatureHit | None] = {}
     for organism in reference_files.supported_organisms():
         if not len(pending):

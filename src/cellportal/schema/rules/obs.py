@@ -128,9 +128,8 @@ def check_frame_structure(frame: Frame, name: str) -> list[Issue]:
                 )
             )
         if name == "obs":
-            used = np.zeros(len(column.categories), dtype=bool)
             codes = column.codes[column.codes >= 0]
-            used[np.unique(codes)] = True
+            used = np.bincount(codes, minlength=len(column.categories)) > 0
             for category in np.asarray(column.categories, dtype=object)[~used]:
                 issues.append(
                     issue(

@@ -429,7 +429,14 @@ def _pairs(first: Column, second: Column) -> tuple[list[tuple[Any, Any]], np.nda
     first_values, first_codes = first.factorize()
     second_values, second_codes = second.factorize()
     combined = first_codes.astype(np.int64) * len(second_values) + second_codes
-    unique, inverse = np.unique(combined, return_inverse=True)
+    size = len(first_values) * len(second_values)
+    if size <= 4_000_000:  # a lookup table is much faster than sorting every cell
+        unique = np.flatnonzero(np.bincount(combined, minlength=size))
+        lookup = np.zeros(size, dtype=np.int64)
+        lookup[unique] = np.arange(len(unique))
+        inverse = lookup[combined]
+    else:
+        unique, inverse = np.unique(combined, return_inverse=True)
     pairs = [(first_values[c // len(second_values)], second_values[c % len(second_values)]) for c in unique.tolist()]
     return pairs, inverse
 
