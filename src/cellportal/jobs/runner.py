@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import uuid
 
@@ -54,7 +55,11 @@ def run_job(
     log.info("job %s (dataset version %s) attempt %d by %s", job_id, dataset_version_id, attempt, owner)
 
     recorder = DatasetRecorder(runtime.sessions, dataset_version_id)
-    work_dir = settings.work_dir / dataset_version_id / owner.rsplit(":", 1)[-1]
+    # One folder per attempt; earlier attempts' folders are debris of killed workers (their converters
+    # died with them), so they go before this attempt starts.
+    attempts_dir = settings.work_dir / dataset_version_id
+    shutil.rmtree(attempts_dir, ignore_errors=True)
+    work_dir = attempts_dir / owner.rsplit(":", 1)[-1]
     with Heartbeat(runtime.sessions, job_id, owner, settings.job_heartbeat_seconds) as beat:
         progress = Progress(runtime.sessions, job_id, owner, beat.lost)
         try:
@@ -75,5 +80,6 @@ def run_job(
             repository.fail(session, job_id, worker=owner, error="pipeline failure (see the dataset's failure_reason)")
         else:
             repository.finish(session, job_id, worker=owner)
+    shutil.rmtree(attempts_dir, ignore_errors=True)
     log.info("job %s ended: %s", job_id, outcome)
     return outcome
