@@ -20,13 +20,14 @@ def create_app(
     settings_or_runtime: Settings | Runtime,
     *,
     token_resolver: TokenResolver | None = None,
-    s3_downloads: Literal["redirect", "proxy"] = "redirect",
+    s3_downloads: Literal["redirect", "proxy"] | None = None,
 ) -> FastAPI:
     """Build the app from settings (it then owns a Runtime) or from a Runtime the caller owns.
 
     `token_resolver` maps a bearer token to a principal; the default knows only the optional admin token
-    (``settings.admin_token`` when that setting exists). The accounts issue passes its own.
-    `s3_downloads`: answer downloads from S3 with a presigned redirect, or stream them through the app
+    (``settings.admin_token``). The accounts issue passes its own.
+    `s3_downloads` (default: ``settings.s3_downloads``): answer downloads from S3 with a presigned redirect,
+    or stream them through the app
     (see api/downloads.py).
     """
     owned = not isinstance(settings_or_runtime, Runtime)
@@ -40,8 +41,8 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.runtime = runtime
-    app.state.s3_downloads = s3_downloads
-    app.state.token_resolver = token_resolver or StaticTokens.admin(getattr(runtime.settings, "admin_token", None))
+    app.state.s3_downloads = s3_downloads or runtime.settings.s3_downloads
+    app.state.token_resolver = token_resolver or StaticTokens.admin(runtime.settings.admin_token)
     install_error_handlers(app)
 
     @app.get("/healthz", include_in_schema=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,10 @@ class Settings(BaseSettings):
     s3_secret_access_key: str | None = Field(default=None, description="S3 secret key.")
     s3_region: str = Field(default="us-east-1", description="S3 region.")
     queue_name: str = Field(default="cellportal", description="Broker queue the workers consume; one per installation.")
+    admin_token: str | None = Field(default=None, description="Bearer token with admin rights (API, scripts).")
+    s3_downloads: Literal["redirect", "proxy"] = Field(
+        default="redirect", description="S3 downloads: presigned redirect, or streamed through the app."
+    )
     job_heartbeat_seconds: float = Field(default=5.0, description="How often a running job proves it is alive.")
     job_stale_seconds: float = Field(default=60.0, description="A running job silent this long is re-queued.")
     job_max_attempts: int = Field(default=3, description="Attempts before a job is marked failed.")
