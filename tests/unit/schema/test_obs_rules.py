@@ -181,3 +181,12 @@ def test_experimental_conditions(build: Build) -> None:
     assert ("column.all_na", "obs.experimental_condition_ontology_term_id") in found(all_na)
     forbidden = build(set_column("experimental_condition_ontology_term_id", "CHEBI:24431"))
     assert ("ontology_term.not_allowed", "obs.experimental_condition_ontology_term_id") in found(forbidden)
+
+
+def test_missing_cell_type_is_accepted_as_the_reference_does(build: Build) -> None:
+    def drop(adata: ad.AnnData) -> None:
+        del adata.obs["cell_type_ontology_term_id"]
+
+    report = build(drop)
+    assert report.valid  # cellxgene-schema 7.1.2 accepts it (pre-analysis datasets may omit the column)
+    assert ("dataframe.missing_cell_type", "obs.cell_type_ontology_term_id") in found(report)
