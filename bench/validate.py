@@ -117,7 +117,12 @@ def machine() -> str:
 
 
 def render(
-    runs: list[Run], sizes: dict[int, tuple[int, int, float]], command: str, repeats: int, load: list[float]
+    runs: list[Run],
+    sizes: dict[int, tuple[int, int, float]],
+    command: str,
+    repeats: int,
+    load: list[float],
+    notes: list[str] = (),
 ) -> str:
     def best(tool: str, cells: int) -> Run | None:
         mine = [r for r in runs if r.tool == tool and r.cells == cells]
@@ -187,6 +192,8 @@ def render(
         lines.append(f"- {cells:,} cells: " + ", ".join(met) + ".")
     if verdict_notes:
         lines += ["", "Verdicts:", *verdict_notes]
+    for note in notes:
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 
@@ -215,6 +222,7 @@ def main() -> None:
     parser.add_argument("--no-reference", action="store_true", help="time our validator only")
     parser.add_argument("--write-doc", action="store_true", help="update the Validator section of PERFORMANCE.md")
     parser.add_argument("--json", type=Path, help="also write every run as JSON here")
+    parser.add_argument("--note", action="append", default=[], help="a paragraph to add under the table")
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
 
@@ -236,7 +244,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in runs], indent=1))
     command = "python bench/validate.py " + shlex.join(sys.argv[1:])
-    text = render(runs, sizes, command.strip(), args.repeats, load)
+    text = render(runs, sizes, command.strip(), args.repeats, load, args.note)
     print("\n" + text)
     if args.write_doc:
         write_section(text)
