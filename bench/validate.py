@@ -122,7 +122,7 @@ def render(
     command: str,
     repeats: int,
     load: list[float],
-    notes: list[str] = (),
+    notes: list[str] | tuple[str, ...] = (),
 ) -> str:
     def best(tool: str, cells: int) -> Run | None:
         mine = [r for r in runs if r.tool == tool and r.cells == cells]
