@@ -243,7 +243,8 @@ def main() -> None:
                       f"{run.verdict[:120]}", flush=True)  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps([asdict(r) for r in runs], indent=1))
-    command = "python bench/validate.py " + shlex.join(sys.argv[1:])
+    shown = [arg for i, arg in enumerate(sys.argv[1:]) if arg != "--note" and (i == 0 or sys.argv[i] != "--note")]
+    command = "python bench/validate.py " + shlex.join(shown)  # notes are printed below the table instead
     text = render(runs, sizes, command.strip(), args.repeats, load, args.note)
     print("\n" + text)
     if args.write_doc:
