@@ -151,3 +151,13 @@ def test_generation_is_streamed_in_blocks(tmp_path: Path) -> None:
         indptr = handle["raw/X/indptr"][:]
         assert indptr[0] == 0 and indptr[-1] == handle["raw/X/data"].shape[0]
         assert np.all(np.diff(indptr) > 0)
+
+
+@pytest.mark.parametrize("preset_name", sorted(PRESETS))
+def test_every_preset_passes_our_schema_validator(preset_name: str, tmp_path: Path) -> None:
+    """Every term of every preset exists and is allowed (the conformance suite checks the reference agrees)."""
+    from cellportal.schema import validate
+
+    path = generate_dataset(tmp_path / f"{preset_name}.h5ad", n_cells=300, n_genes=300, preset=preset_name)
+    report = validate(path)
+    assert report.valid, [f"{issue.code}: {issue.message}" for issue in report.errors]
