@@ -75,35 +75,41 @@ class SparseAxis:
 
     def __init__(self, group: h5py.Group, raw_store: RawFile | None) -> None:
         self.indptr: np.ndarray = group["indptr"][()].astype(np.int64, copy=False)
-        self.indices: FileArray | h5py.Dataset = group["indices"]
-        self.data: FileArray | h5py.Dataset = group["data"]
-        self.raw = False
+        # (indices, data) as one attribute: the background cache swaps them while requests read, and a
+        # request must never see one array of each kind.
+        self.arrays: tuple[FileArray, FileArray] | tuple[h5py.Dataset, h5py.Dataset] = (group["indices"], group["data"])
         indices, data = in_place(group["indices"], raw_store), in_place(group["data"], raw_store)
         if indices is not None and data is not None:
             self.use_raw(indices, data)
 
     def use_raw(self, indices: FileArray, data: FileArray) -> None:
-        self.indices, self.data, self.raw = indices, data, True
+        self.arrays = (indices, data)
+
+    @property
+    def raw(self) -> bool:
+        return isinstance(self.arrays[0], FileArray)
 
     def __len__(self) -> int:
         return len(self.indptr) - 1
 
     def slice(self, item: int) -> tuple[np.ndarray, np.ndarray]:
         lo, hi = int(self.indptr[item]), int(self.indptr[item + 1])
-        return self._read(lo, hi)
+        return self._read(self.arrays, lo, hi)
 
-    def _read(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _read(arrays: tuple, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
         if hi <= lo:
             return np.zeros(0, np.int32), np.zeros(0, np.float32)
-        indices, data = self.indices, self.data
-        if isinstance(indices, FileArray) and isinstance(data, FileArray):
+        indices, data = arrays
+        if isinstance(indices, FileArray):
             return indices.read(lo, hi), data.read(lo, hi)
         return np.asarray(indices[lo:hi]), np.asarray(data[lo:hi])
 
-    def gather(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def gather(self, rows: np.ndarray, arrays: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Indices and data of the given rows (sorted), concatenated; raw arrays only."""
-        indices, data = self.indices, self.data
-        assert isinstance(indices, FileArray) and isinstance(data, FileArray)
+        indices, data = arrays or self.arrays
+        if not isinstance(indices, FileArray):
+            raise TypeError("gathering scattered rows needs the uncompressed arrays")
         starts = self.indptr[rows]
         lengths = self.indptr[rows + 1] - starts
         return indices.take_runs(starts, lengths), data.take_runs(starts, lengths)
@@ -113,18 +119,20 @@ class SparseAxis:
         total = np.zeros(n_cols, np.float64)
         squares = np.zeros(n_cols, np.float64)
         nnz = np.zeros(n_cols, np.float64)
+        arrays = self.arrays  # one kind for the whole scan
+        raw = isinstance(arrays[0], FileArray)
         for start, stop in self._blocks():
             rows = mask[start:stop]
             chosen = int(np.count_nonzero(rows))
             if chosen == 0:
                 continue
-            if self.raw and chosen < GATHER_BELOW * (stop - start):
+            if raw and chosen < GATHER_BELOW * (stop - start):
                 picked = np.flatnonzero(rows) + start
-                indices, data = self.gather(picked)
+                indices, data = self.gather(picked, arrays)
                 lengths = self.indptr[picked + 1] - self.indptr[picked]
                 weights = None
             else:
-                indices, data = self._read(int(self.indptr[start]), int(self.indptr[stop]))
+                indices, data = self._read(arrays, int(self.indptr[start]), int(self.indptr[stop]))
                 lengths = np.diff(self.indptr[start : stop + 1])
                 weights = rows.astype(np.float64) if chosen < stop - start else None
             block_sum, block_squares, block_nnz = column_sums(indices, data, lengths, n_cols, weights)
