@@ -329,7 +329,7 @@ def render(results: dict[str, Any], command: str) -> str:
         lines += [
             f"### {int(n_cells):,} cells",
             "",
-            "| route | ours p50 / p95 ms | cellxgene 1.3.0 p50 / p95 ms |",
+            "| route | ours: first; p50 / p95 ms | cellxgene 1.3.0: first; p50 / p95 ms |",
             "|---|---|---|",
         ]
         ours, ref = runs.get("ours", {}), runs.get("reference", {})
