@@ -44,6 +44,7 @@ export class Plot {
     this.z = new Float32Array(nCells);
     this.w = new Float32Array(nCells);
     this.spatialIndex = undefined;
+    this.filtered = false;
   }
 
   async setPositions({ x, y }) {
@@ -82,15 +83,18 @@ export class Plot {
     await this.redraw();
   }
 
-  // Shows only the cells whose mask is 1 (null shows all).
+  // Shows only the cells whose mask is 1 (null shows all). Unfiltering rebuilds the point index (seconds
+  // at a million cells), so it is skipped when nothing is filtered.
   async show(mask) {
     if (!mask) {
-      await this.scatterplot.unfilter({ preventEvent: true });
+      if (this.filtered) await this.scatterplot.unfilter({ preventEvent: true });
+      this.filtered = false;
       return;
     }
     const visible = [];
     for (let i = 0; i < mask.length; i++) if (mask[i]) visible.push(i);
     await this.scatterplot.filter(visible, { preventEvent: true });
+    this.filtered = true;
   }
 
   highlight(mask) {
