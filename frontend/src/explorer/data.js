@@ -85,21 +85,15 @@ export class DataStore {
   }
 }
 
-// Isotropic scaling into [-0.9, 0.9] keeps the embedding's shape; the same arrays give the same result,
-// which is what makes lasso polygons stored in URLs select the same cells again.
+// Isotropic scaling that puts the central 99.8 % of cells into [-0.85, 0.85]: a handful of far outliers would
+// otherwise shrink everything else into a corner. The range comes from an evenly strided sample, so the same
+// arrays always give the same result, which is what makes lasso polygons stored in URLs select the same
+// cells again.
 function normalise(rawX, rawY) {
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-  for (let i = 0; i < rawX.length; i++) {
-    const a = rawX[i], b = rawY[i];
-    if (Number.isFinite(a) && Number.isFinite(b)) {
-      if (a < x0) x0 = a;
-      if (a > x1) x1 = a;
-      if (b < y0) y0 = b;
-      if (b > y1) y1 = b;
-    }
-  }
+  const [x0, x1] = centralRange(rawX);
+  const [y0, y1] = centralRange(rawY);
   const span = Math.max(x1 - x0, y1 - y0) || 1;
-  const scale = 1.8 / span;
+  const scale = 1.7 / span;
   const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
   const x = new Float32Array(rawX.length);
   const y = new Float32Array(rawY.length);
@@ -109,4 +103,16 @@ function normalise(rawX, rawY) {
     y[i] = Number.isFinite(rawY[i]) ? (rawY[i] - cy) * scale : 10;
   }
   return { x, y };
+}
+
+const RANGE_SAMPLE = 200_000;
+
+function centralRange(values) {
+  const stride = Math.max(1, Math.floor(values.length / RANGE_SAMPLE));
+  const sample = [];
+  for (let i = 0; i < values.length; i += stride) if (Number.isFinite(values[i])) sample.push(values[i]);
+  if (!sample.length) return [0, 1];
+  const sorted = Float64Array.from(sample).sort();
+  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))];
+  return [at(0.001), at(0.999)];
 }
