@@ -14,6 +14,7 @@ from cellportal.auth.principals import StaticTokens, TokenResolver
 from cellportal.config import Settings
 from cellportal.explorer import mount_explorer
 from cellportal.runtime import Runtime
+from cellportal.web.routes import router as web_router
 
 
 def create_app(
@@ -51,6 +52,7 @@ def create_app(
 
     app.include_router(discover_router)
     app.include_router(downloads_router)
+    app.include_router(web_router)  # the first portal pages
     mount_explorer(app, runtime)  # /e/<id>: the explorer page and its data API
     if owned:
         # Shutdown handlers rather than a lifespan, so the mounted parts can add theirs (the explorer does).
