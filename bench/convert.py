@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from _performance_doc import write_section  # bench/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 SECTION = "## Conversions"
@@ -230,21 +232,6 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace our section of docs/PERFORMANCE.md, leaving every other section as it is."""
-    current = DOC.read_text() if DOC.exists() else "# Performance\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(new)
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, step, source, dest, outcome = sys.argv[2:7]
@@ -301,7 +288,7 @@ def main() -> None:
     text = render(results, sizes, command, args.dense_reference_max_cells, args.note)
     print(text)
     if args.write_doc:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from _performance_doc import write_section  # bench/ is on sys.path when a script runs
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -356,19 +357,6 @@ def render(results: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-def write_section(text: str) -> None:
-    current = DOC.read_text() if DOC.exists() else "# Performance\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
-    DOC.write_text(new)
-
-
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "serve":
         serve(Path(sys.argv[2]), int(sys.argv[3]))
@@ -408,7 +396,7 @@ def main() -> None:
     text = render(results, command)
     print(text)
     if args.write_doc:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from _performance_doc import write_section  # bench/ is on sys.path when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "PERFORMANCE.md"
 SECTION = "## Validator"
@@ -197,21 +199,6 @@ def render(
     return "\n".join(lines) + "\n"
 
 
-def write_section(text: str) -> None:
-    """Replace our section of docs/PERFORMANCE.md, leaving every other section as it is."""
-    current = DOC.read_text() if DOC.exists() else "# Performance\n"
-    lines = current.splitlines(keepends=True)
-    start = next((i for i, line in enumerate(lines) if line.rstrip() == SECTION), None)
-    if start is None:
-        new = current.rstrip("\n") + "\n\n" + text
-    else:
-        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
-        tail = "".join(lines[end:])
-        new = "".join(lines[:start]) + text + ("\n" + tail if tail else "")
-    DOC.parent.mkdir(parents=True, exist_ok=True)
-    DOC.write_text(new)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cells", type=int, nargs="+", default=DEFAULT_SIZES)
@@ -248,7 +235,7 @@ def main() -> None:
     text = render(runs, sizes, command.strip(), args.repeats, load, args.note)
     print("\n" + text)
     if args.write_doc:
-        write_section(text)
+        write_section(SECTION, text)
 
 
 if __name__ == "__main__":
