@@ -9,6 +9,7 @@ import h5py
 import numpy as np
 
 from cellportal.schema.h5ad import (
+    Column,
     Embedding,
     Frame,
     Matrix,
@@ -148,3 +149,15 @@ def examples_where(frame: Frame, rows: np.ndarray, limit: int = 3) -> list[str]:
     """The first few index names (cell or feature names) of rows selected by a boolean mask."""
     positions = np.flatnonzero(rows)[:limit]
     return [str(frame.index[p]) for p in positions]
+
+
+def missing_values_issue(column: Column, rows: np.ndarray, obs: Frame) -> Issue:
+    """The one error for an obs column with empty (NaN) values among `rows`, with a count and examples."""
+    missing = rows & column.missing_rows()
+    return issue(
+        "column.missing_values",
+        f"Column '{column.name}' in dataframe 'obs' must not contain NaN values.",
+        f"obs.{column.name}",
+        count=int(missing.sum()),
+        examples=examples_where(obs, missing),
+    )

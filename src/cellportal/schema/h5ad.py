@@ -70,6 +70,13 @@ class Column:
     def is_categorical(self) -> bool:
         return self.kind == "categorical"
 
+    def missing_rows(self) -> np.ndarray:
+        """True where a row has no value (NaN category code, masked, or None)."""
+        if self.is_categorical:
+            assert self.codes is not None
+            return self.codes < 0
+        return np.array([v is None for v in self.row_values()], dtype=bool)
+
     def row_values(self) -> np.ndarray:
         """Per-row values as an object array, ``None`` where missing (NaN category code or masked)."""
         if self.is_categorical:

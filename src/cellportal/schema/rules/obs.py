@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from cellportal.schema.dataset import Dataset, examples_where
+from cellportal.schema.dataset import Dataset, examples_where, missing_values_issue
 from cellportal.schema.h5ad import Column, Frame
 from cellportal.schema.issues import Issue, issue
 from cellportal.schema.ontology import OntologyIndex
@@ -206,16 +206,7 @@ def _categorical_checks(
                 )
             )
     if check_missing and any(v is None for v in column.unique_values(rows)):
-        missing = rows & (column.codes < 0)  # type: ignore[operator]
-        issues.append(
-            issue(
-                "column.missing_values",
-                f"Column '{column.name}' in dataframe 'obs' must not contain NaN values.",
-                location,
-                count=int(missing.sum()),
-                examples=examples_where(obs, missing),
-            )
-        )
+        issues.append(missing_values_issue(column, rows, obs))
     return issues
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from cellportal.schema.dataset import Dataset, examples_where
+from cellportal.schema.dataset import Dataset, examples_where, missing_values_issue
 from cellportal.schema.h5ad import Column, Frame
 from cellportal.schema.issues import Issue, issue
 from cellportal.schema.ontology import OntologyIndex
@@ -344,17 +344,7 @@ def _check_scope(
     issues: list[Issue] = []
     values = column.unique_values(rows)
     if any(v is None for v in values):
-        missing = rows & _missing_rows(column)
-        issues.append(
-            issue(
-                "column.missing_values",
-                f"Column '{column.name}' in dataframe 'obs' must not contain NaN values.",
-                location,
-                count=int(missing.sum()),
-                examples=examples_where(obs, missing),
-            )
-        )
-        return issues
+        return [missing_values_issue(column, rows, obs)]
     if rule is None:
         return issues
     for value in values:
@@ -372,13 +362,6 @@ def _check_scope(
                 )
             )
     return issues
-
-
-def _missing_rows(column: Column) -> np.ndarray:
-    if column.is_categorical:
-        assert column.codes is not None
-        return column.codes < 0
-    return np.array([v is None for v in column.row_values()], dtype=bool)
 
 
 def check_term_columns(ds: Dataset, index: OntologyIndex) -> list[Issue]:
