@@ -26,7 +26,7 @@ from functools import cache
 from importlib.util import find_spec
 from pathlib import Path
 
-from cellportal.schema.reference_files import cache_dir
+from cellportal.schema.reference_files import cache_dir, supported_organisms
 
 SCHEMA_ONTOLOGY_VERSION = "7.1.0"
 NON_ONTOLOGY_TERMS = frozenset({"unknown", "na"})
@@ -86,23 +86,8 @@ ANCHOR_TERMS: frozenset[str] = frozenset(
         "CHEBI:36342",
         "CHEBI:50906",
         "EFO:0002755",
-        # organisms: allowed ancestors and every organism that has a gene table
-        "NCBITaxon:9606",
-        "NCBITaxon:10090",
-        "NCBITaxon:7227",
-        "NCBITaxon:7955",
-        "NCBITaxon:6239",
-        "NCBITaxon:9541",
-        "NCBITaxon:9986",
-        "NCBITaxon:9483",
-        "NCBITaxon:9595",
-        "NCBITaxon:9544",
-        "NCBITaxon:9598",
-        "NCBITaxon:9823",
-        "NCBITaxon:30608",
-        "NCBITaxon:10116",
-        "NCBITaxon:2697049",
-        "NCBITaxon:32630",
+        # organisms: every organism that has a gene table (which includes the allowed ancestors)
+        *supported_organisms(),
     }
 )
 

@@ -12,29 +12,14 @@ from cellportal.schema.dataset import Dataset
 from cellportal.schema.h5ad import Opaque
 from cellportal.schema.issues import Issue, issue
 from cellportal.schema.ontology import OntologyIndex
+from cellportal.schema.reference_files import EXEMPT_ORGANISMS, supported_organisms
 from cellportal.schema.rules.features import check_feature_ids
 from cellportal.schema.rules.terms import TermRule, check_term_value
 
 ORGANISM = TermRule(
     ("NCBITaxon",),
-    allowed_terms=frozenset(
-        {
-            "NCBITaxon:9606",
-            "NCBITaxon:10090",
-            "NCBITaxon:7227",
-            "NCBITaxon:7955",
-            "NCBITaxon:6239",
-            "NCBITaxon:9541",
-            "NCBITaxon:9986",
-            "NCBITaxon:9483",
-            "NCBITaxon:9595",
-            "NCBITaxon:9544",
-            "NCBITaxon:9598",
-            "NCBITaxon:9823",
-            "NCBITaxon:30608",
-            "NCBITaxon:10116",
-        }
-    ),
+    # The gene-table organisms, less the two whose features may appear in any dataset.
+    allowed_terms=frozenset(supported_organisms()) - EXEMPT_ORGANISMS,
     allowed_ancestors=(
         "NCBITaxon:9541",
         "NCBITaxon:9544",
@@ -44,7 +29,7 @@ ORGANISM = TermRule(
         "NCBITaxon:10116",
         "NCBITaxon:9823",
     ),
-    forbidden_terms=frozenset({"NCBITaxon:2697049", "NCBITaxon:32630"}),
+    forbidden_terms=EXEMPT_ORGANISMS,
     explanation="The organism must be one of the schema's supported organisms (or a descendant strain).",
 )
 APPROXIMATE_DISTRIBUTIONS = ["count", "normal"]
