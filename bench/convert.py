@@ -65,14 +65,9 @@ def _context() -> object:
 
 
 def run_ours(step: str, source: Path, dest: Path) -> str:
-    from cellportal.formats import h5ad
     from cellportal.formats.registry import get_converter
 
     ctx = _context()
-    if step == "h5ad" and h5ad.find_labeller() is None:
-        # No labeller in the tree yet: time the part this converter owns (citation + gzip streaming copy).
-        h5ad.add_citation_and_compress(source, dest, ctx.citation("h5ad"))  # type: ignore[attr-defined]
-        return "CONVERTED (copy + citation; labelling not included)"
     result = get_converter(step).convert(source, dest, ctx)  # type: ignore[arg-type]
     return f"{result.status} {result.reason or ''}".strip()
 
@@ -187,7 +182,8 @@ def render(
         "Inputs (cellportal.demo.generator, preset human_blood): "
         + "; ".join(f"{c:,} cells × {g:,} genes, {nnz:,} non-zeros in X and in raw.X" for c, g, nnz in sizes)
         + ". The `h5ad` step reads the generated upload and runs the whole step "
-        "(`cellportal.schema.add_labels`, which validates then labels, then our citation + gzip streaming copy); "
+        "(labelling with `cellportal.schema.labeller.write_labels`, the pipeline having validated already, "
+        "then our citation + gzip streaming copy); "
         "the others read the generated file directly as their input (it has every column they use).",
         "",
         "| step | tool | "

@@ -7,10 +7,8 @@ with gzip (as CELLxGENE's labelled files are); strings and scalars are copied as
 
 from __future__ import annotations
 
-import importlib
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import h5py
@@ -24,23 +22,28 @@ GZIP_LEVEL = 4  # h5py's default level; the reference's labelled files are gzip 
 SLICE_BYTES = 32 * 1024 * 1024  # bytes copied per slice of a large array
 CHUNK_BYTES = 1024 * 1024  # target size of one HDF5 chunk (uncompressed)
 
-Labeller = Callable[[Path, Path], object]
+
+def label(source: Path, out: Path) -> None:
+    """Add the ontology labels to `source`, writing `out`.
+
+    This does not validate again: the pipeline runs this converter only after its validate step passed, and
+    a second validation was the slowest part of the step (``cellportal.schema.add_labels`` is the
+    validating entry point for library users).
+    """
+    from cellportal.schema.labeller import write_labels
+
+    write_labels(source, out)
 
 
 def convert(source: Path, dest: Path, ctx: ConversionContext) -> ConversionResult:
-    """Label `source` (the original upload), then write it to `dest` with the citation, gzip-compressed."""
-    labeller = find_labeller()
+    """Label `source` (the validated original upload), then write it to `dest` with the citation, gzipped."""
     dest.parent.mkdir(parents=True, exist_ok=True)
-    if labeller is None:
-        _require_labels(source)
-        add_citation_and_compress(source, dest, ctx.citation("h5ad"))
-        return ConversionResult.converted()
     fd, name = tempfile.mkstemp(prefix=".labelled-", suffix=".h5ad", dir=dest.parent)
     os.close(fd)
     labelled = Path(name)
     try:
         try:
-            labeller(source, labelled)
+            label(source, labelled)
         except ConversionError:
             raise
         except Exception as error:
@@ -49,28 +52,6 @@ def convert(source: Path, dest: Path, ctx: ConversionContext) -> ConversionResul
     finally:
         labelled.unlink(missing_ok=True)
     return ConversionResult.converted()
-
-
-def find_labeller() -> Labeller | None:
-    """`cellportal.schema.add_labels(path, out)`, once the schema package provides it."""
-    try:
-        schema = importlib.import_module("cellportal.schema")
-        labeller = getattr(schema, "add_labels", None)
-    except (ImportError, AttributeError):  # announced by the schema package but not importable yet
-        return None
-    return labeller if callable(labeller) else None
-
-
-def _require_labels(path: Path) -> None:
-    try:
-        with h5py.File(path, "r") as f:
-            labelled = "var" in f and "feature_name" in f["var"] and "obs" in f and "cell_type" in f["obs"]
-    except OSError as error:
-        raise ConversionError(f"the file could not be opened as HDF5 (.h5ad): {error}") from error
-    if not labelled:
-        raise ConversionError(
-            "the file carries no ontology labels (obs.cell_type, var.feature_name) and no labeller is installed"
-        )
 
 
 def add_citation_and_compress(source: Path, dest: Path, citation: str) -> None:

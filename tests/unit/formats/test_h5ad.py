@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import anndata as ad
@@ -7,7 +8,6 @@ import h5py
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 from cellportal.formats import h5ad
 from cellportal.formats.conversion import ConversionContext, ConversionError, ConversionStatus
@@ -15,11 +15,11 @@ from tests.unit.formats.conftest import labelled_anndata
 
 
 @pytest.fixture(autouse=True)
-def _no_labeller_yet(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These files already carry labels but are not schema-valid (the real labeller validates first and
-    would refuse them), so here the citation + compression copy is tested on its own; the real labeller
-    runs in test_pipeline_inputs.py on a generated, valid upload."""
-    monkeypatch.setattr(h5ad, "find_labeller", lambda: None)
+def _labels_already_there(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These files already carry labels but are not schema-valid, so the labelling step is replaced by a
+    plain copy and the citation + compression copy is tested on its own; the real labeller runs in
+    test_pipeline_inputs.py on a generated, valid upload."""
+    monkeypatch.setattr(h5ad, "label", lambda path, out: shutil.copyfile(path, out))
 
 
 def test_labelled_h5ad_round_trips_with_citation_and_gzip(
@@ -65,15 +65,7 @@ def test_large_arrays_are_copied_in_several_slices(
     np.testing.assert_array_equal(after.obsm["X_pca"], before.obsm["X_pca"])
 
 
-def test_a_file_without_labels_fails_while_no_labeller_is_installed(tmp_path: Path, ctx: ConversionContext) -> None:
-    adata = ad.AnnData(X=sp.csr_matrix(np.eye(3, dtype=np.float32)))
-    adata.write_h5ad(tmp_path / "bare.h5ad")
-    with pytest.raises(ConversionError, match="no ontology labels"):
-        h5ad.convert(tmp_path / "bare.h5ad", tmp_path / "out.h5ad", ctx)
-    assert not (tmp_path / "out.h5ad").exists()
-
-
-def test_a_labeller_when_present_runs_before_the_copy(
+def test_the_labeller_runs_before_the_copy(
     tmp_path: Path, ctx: ConversionContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = tmp_path / "original.h5ad"
@@ -84,7 +76,7 @@ def test_a_labeller_when_present_runs_before_the_copy(
         adata.obs["extra_label"] = "added"
         adata.write_h5ad(out)
 
-    monkeypatch.setattr(h5ad, "find_labeller", lambda: label)
+    monkeypatch.setattr(h5ad, "label", label)
     h5ad.convert(source, tmp_path / "out.h5ad", ctx)
     assert set(ad.read_h5ad(tmp_path / "out.h5ad").obs["extra_label"]) == {"added"}
 
@@ -98,7 +90,7 @@ def test_a_failing_labeller_becomes_a_conversion_error(
     def label(path: Path, out: Path) -> None:
         raise ValueError("unknown term CL:9999999")
 
-    monkeypatch.setattr(h5ad, "find_labeller", lambda: label)
+    monkeypatch.setattr(h5ad, "label", label)
     with pytest.raises(ConversionError, match=r"adding ontology labels failed: unknown term CL:9999999"):
         h5ad.convert(source, tmp_path / "out.h5ad", ctx)
 

@@ -13,15 +13,12 @@ from rds2py import parse_rds
 from cellportal.demo.generator import generate_dataset
 from cellportal.formats.conversion import ConversionContext, ConversionStatus
 from cellportal.formats.explorer_store import ExplorerStoreReader
-from cellportal.formats.h5ad import find_labeller
 from cellportal.formats.registry import conversion_order
 
 pytestmark = pytest.mark.slow
 
 
 def test_generated_upload_through_every_converter(tmp_path: Path, ctx: ConversionContext) -> None:
-    if find_labeller() is None:
-        pytest.skip("cellportal.schema.add_labels is not importable")
     upload = generate_dataset(tmp_path / "upload.h5ad", n_cells=400, n_genes=150, seed=5)
     outputs: dict[str, Path] = {"raw_h5ad": upload}
     for converter in conversion_order():
