@@ -41,6 +41,15 @@ class Settings(BaseSettings):
     job_heartbeat_seconds: float = Field(default=5.0, description="How often a running job proves it is alive.")
     job_stale_seconds: float = Field(default=60.0, description="A running job silent this long is re-queued.")
     job_max_attempts: int = Field(default=3, description="Attempts before a job is marked failed.")
+    upload_max_bytes: int = Field(
+        default=100 * 1024**3, description="Largest file a browser (resumable) upload may announce, in bytes."
+    )
+    upload_expiry_hours: float = Field(
+        default=24.0, description="An unfinished resumable upload untouched this long is deleted."
+    )
+    upload_url_allow_http: bool = Field(
+        default=False, description="Also accept plain http:// URLs for upload-from-URL (https:// always)."
+    )
 
     def model_post_init(self, __context: object) -> None:
         if self.env == "prod" and self.secret_key == "dev-insecure-secret":
