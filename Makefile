@@ -21,11 +21,12 @@ install: $(VENV)/.installed frontend
 
 # The browser code (frontend/, npm + esbuild) is built into the package's static folder, not committed.
 FRONTEND_BUNDLE := src/cellportal/web/static/explorer/explorer.js
+UPLOAD_BUNDLE := src/cellportal/web/static/portal/upload.js
 frontend/node_modules/.package-lock.json: frontend/package-lock.json
 	cd frontend && npm ci --no-audit --no-fund
-$(FRONTEND_BUNDLE): frontend/node_modules/.package-lock.json frontend/build.mjs $(wildcard frontend/src/*/*)
+$(FRONTEND_BUNDLE) $(UPLOAD_BUNDLE) &: frontend/node_modules/.package-lock.json frontend/build.mjs $(wildcard frontend/src/*/*)
 	cd frontend && npm run build
-frontend: $(FRONTEND_BUNDLE)
+frontend: $(FRONTEND_BUNDLE) $(UPLOAD_BUNDLE)
 
 # The reference validator (cellxgene-schema) pins old anndata/numpy, so it lives in its own venv and
 # is driven by subprocess from the conformance tests and the benchmarks.
