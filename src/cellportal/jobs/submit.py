@@ -94,6 +94,30 @@ def upload_dataset(
 ) -> Submitted:
     """Store the file, then in one transaction create the dataset version, its raw artifact and its job."""
     staged = stage_file(path, runtime.settings.work_dir / "uploads", on_progress)
+    return submit_staged(
+        runtime,
+        collection_version_id=collection_version_id,
+        staged=staged,
+        filename=path.name,
+        use_worker=use_worker,
+        replace_dataset_id=replace_dataset_id,
+    )
+
+
+def submit_staged(
+    runtime: Runtime,
+    *,
+    collection_version_id: str,
+    staged: Path,
+    filename: str,
+    use_worker: bool,
+    replace_dataset_id: str | None = None,
+) -> Submitted:
+    """Move a file already in the work area (a CLI snapshot, a finished browser upload) into the blob store,
+    then create the dataset version, its raw artifact and its job in one transaction.
+
+    The staged file is consumed: it is removed once stored, whether or not the catalog accepts the dataset.
+    """
     try:
         info = runtime.blobs.put_file(staged)
     finally:
@@ -105,15 +129,15 @@ def upload_dataset(
                 session,
                 collection_version_id=collection_version_id,
                 dataset_id=replace_dataset_id,
-                original_filename=path.name,
+                original_filename=filename,
             )
         else:
             version = catalog.create_dataset(
-                session, collection_version_id=collection_version_id, original_filename=path.name
+                session, collection_version_id=collection_version_id, original_filename=filename
             )
         attach_original(session, dataset_version_id=version.id, info=info)
         job = queue_processing(session, dataset_version_id=version.id, sender=sender)
-        submitted = Submitted(version.dataset_id, version.id, job.id, path.name)
+        submitted = Submitted(version.dataset_id, version.id, job.id, filename)
     return submitted  # the message, if any, left when the transaction committed
 
 
