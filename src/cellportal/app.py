@@ -10,10 +10,13 @@ from cellportal import __version__
 from cellportal.api.discover.routes import router as discover_router
 from cellportal.api.downloads import router as downloads_router
 from cellportal.api.errors import install_error_handlers
+from cellportal.auth.middleware import ShareLinkMiddleware
 from cellportal.auth.principals import StaticTokens, TokenResolver
 from cellportal.config import Settings
 from cellportal.explorer import mount_explorer
 from cellportal.runtime import Runtime
+from cellportal.web.account import router as account_router
+from cellportal.web.identity import install_identity
 from cellportal.web.routes import router as web_router
 
 
@@ -45,6 +48,8 @@ def create_app(
     app.state.s3_downloads = s3_downloads or runtime.settings.s3_downloads
     app.state.token_resolver = token_resolver or StaticTokens.admin(runtime.settings.admin_token)
     install_error_handlers(app)
+    install_identity(app)  # pages that need a signed-in user redirect to /login
+    app.add_middleware(ShareLinkMiddleware)  # ?share=<token> on any URL
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -53,6 +58,7 @@ def create_app(
     app.include_router(discover_router)
     app.include_router(downloads_router)
     app.include_router(web_router)  # the first portal pages
+    app.include_router(account_router)  # login, signup, API keys, admin users, collection sharing
     mount_explorer(app, runtime)  # /e/<id>: the explorer page and its data API
     if owned:
         # Shutdown handlers rather than a lifespan, so the mounted parts can add theirs (the explorer does).

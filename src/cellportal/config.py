@@ -41,6 +41,12 @@ class Settings(BaseSettings):
     job_heartbeat_seconds: float = Field(default=5.0, description="How often a running job proves it is alive.")
     job_stale_seconds: float = Field(default=60.0, description="A running job silent this long is re-queued.")
     job_max_attempts: int = Field(default=3, description="Attempts before a job is marked failed.")
+    session_days: float = Field(default=14.0, description="How long a web sign-in lasts.")
+    allow_signup: bool = Field(default=True, description="Anyone may create an account at /signup.")
+    oidc_issuer: str | None = Field(default=None, description="OpenID Connect issuer URL; enables SSO login.")
+    oidc_client_id: str | None = Field(default=None, description="OpenID Connect client id.")
+    oidc_client_secret: str | None = Field(default=None, description="OpenID Connect client secret.")
+    oidc_label: str = Field(default="single sign-on", description="Name of the SSO button on the login page.")
     upload_max_bytes: int = Field(
         default=100 * 1024**3, description="Largest file a browser (resumable) upload may announce, in bytes."
     )

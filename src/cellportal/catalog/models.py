@@ -258,3 +258,9 @@ class Job(Base):
     started_at: Mapped[datetime | None]
     heartbeat_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+# The accounts and sharing tables (users, API keys, sessions, collaborators, share links) live in
+# cellportal.auth but on this metadata: importing them here means every user of Base.metadata (the
+# migrations, their drift check, the test fixtures that empty tables) sees them.
+import cellportal.auth.models  # noqa: E402, F401

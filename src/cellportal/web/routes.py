@@ -8,33 +8,17 @@ the web app issue; these give `make demo` something to open.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 
 from cellportal.api.deps import PrincipalDep, RuntimeDep, SessionDep
 from cellportal.api.discover import queries
 from cellportal.api.discover.present import Presenter
 from cellportal.api.errors import Problem
 from cellportal.api.urls import Urls
+from cellportal.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-
-
-def _size(n: int | None) -> str:
-    if n is None:
-        return ""
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return str(n)
-
-
-templates.env.filters["filesize"] = _size
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -10,14 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, object_session, selectinload
 
 from cellportal.api.errors import Problem, gone, not_found
 from cellportal.auth.policy import Action, Principal, Resource, ResourceKind, can
+from cellportal.auth.sharing import collaborator_roles
+from cellportal.auth.visibility import private_access_clause
 from cellportal.catalog import repository as repo
 from cellportal.catalog import service
 from cellportal.catalog.errors import Gone, NotFound
 from cellportal.catalog.models import Collection, CollectionVersion, CollectionVersionDataset, DatasetVersion
+
+
+def _collaborators(collection: Collection) -> dict[str, str]:
+    session = object_session(collection)
+    return collaborator_roles(session, collection.id) if session is not None else {}
 
 
 def collection_version_resource(version: CollectionVersion) -> Resource:
@@ -28,6 +35,7 @@ def collection_version_resource(version: CollectionVersion) -> Resource:
         owner_id=collection.owner_id,
         published=version.published_at is not None,
         tombstoned=collection.tombstoned_at is not None,
+        collaborators=_collaborators(collection),
     )
 
 
@@ -39,6 +47,7 @@ def dataset_version_resource(session: Session, version: DatasetVersion) -> Resou
         owner_id=collection.owner_id,
         published=version.published_at is not None,
         tombstoned=collection.tombstoned_at is not None or version.dataset.tombstoned_at is not None,
+        collaborators=collaborator_roles(session, collection.id),
     )
 
 
@@ -126,12 +135,23 @@ def published_collection_versions(session: Session) -> list[CollectionVersion]:
 
 
 def private_collection_versions(session: Session, principal: Principal) -> list[CollectionVersion]:
-    """Private collections and open revisions the principal may read (none for anonymous callers)."""
-    if principal.is_anonymous:
+    """Private collections and open revisions the principal may read: owned, shared with them (as a
+    collaborator or through a share link they hold), or all for admins; none for anyone else."""
+    if principal.is_anonymous and not principal.share_collection_ids:
         return []
-    owner = None if principal.is_admin else principal.user_id
-    candidates = service.unpublished_collections(session, owner_id=owner)
+    query = (
+        select(CollectionVersion)
+        .join(Collection, Collection.id == CollectionVersion.collection_id)
+        .where(
+            CollectionVersion.published_at.is_(None),
+            Collection.tombstoned_at.is_(None),
+            private_access_clause(principal),
+        )
+        .order_by(CollectionVersion.created_at.desc())
+    )
+    candidates = list(session.scalars(query))
     preload_collection_versions(session, candidates)
+    # The SQL clause and the policy encode the same rule; the policy has the last word.
     return [v for v in candidates if can(principal, Action.READ, collection_version_resource(v))]
 
 
