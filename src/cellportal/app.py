@@ -16,6 +16,7 @@ from cellportal.config import Settings
 from cellportal.explorer import mount_explorer
 from cellportal.runtime import Runtime
 from cellportal.web.account import router as account_router
+from cellportal.web.curator import router as curator_router
 from cellportal.web.identity import install_identity
 from cellportal.web.routes import router as web_router
 
@@ -57,6 +58,8 @@ def create_app(
 
     app.include_router(discover_router)
     app.include_router(downloads_router)
+    # Before the reader pages: /collections/new must not be taken for a collection id.
+    app.include_router(curator_router)
     app.include_router(web_router)  # the first portal pages
     app.include_router(account_router)  # login, signup, API keys, admin users, collection sharing
     mount_explorer(app, runtime)  # /e/<id>: the explorer page and its data API
