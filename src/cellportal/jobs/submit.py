@@ -23,6 +23,7 @@ from cellportal.jobs.reaper import policy_from, reap_once
 from cellportal.jobs.runner import run_job, worker_identity
 from cellportal.jobs.service import attach_original, queue_processing, sender_for
 from cellportal.runtime import Runtime
+from cellportal.storage import BlobInfo
 
 COPY_CHUNK = 8 * 1024 * 1024
 UploadProgress = Callable[[int, int], None]  # bytes done, bytes total
@@ -113,15 +114,32 @@ def submit_staged(
     use_worker: bool,
     replace_dataset_id: str | None = None,
 ) -> Submitted:
-    """Move a file already in the work area (a CLI snapshot, a finished browser upload) into the blob store,
-    then create the dataset version, its raw artifact and its job in one transaction.
-
-    The staged file is consumed: it is removed once stored, whether or not the catalog accepts the dataset.
-    """
+    """Store a file already in the work area (a CLI snapshot), consuming it, then `submit_stored`."""
     try:
         info = runtime.blobs.put_file(staged)
     finally:
         staged.unlink(missing_ok=True)
+    return submit_stored(
+        runtime,
+        collection_version_id=collection_version_id,
+        info=info,
+        filename=filename,
+        use_worker=use_worker,
+        replace_dataset_id=replace_dataset_id,
+    )
+
+
+def submit_stored(
+    runtime: Runtime,
+    *,
+    collection_version_id: str,
+    info: BlobInfo,
+    filename: str,
+    use_worker: bool,
+    replace_dataset_id: str | None = None,
+) -> Submitted:
+    """In one transaction: the dataset version (new, or replacing one), its raw artifact (the stored blob
+    `info`) and its processing job. Shared by `cellportal ingest` and the browser's resumable uploads."""
     sender = sender_for(runtime.settings) if use_worker else None
     with transaction(runtime.sessions) as session:
         if replace_dataset_id:
