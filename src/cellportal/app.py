@@ -10,6 +10,8 @@ from cellportal import __version__
 from cellportal.api.discover.routes import router as discover_router
 from cellportal.api.downloads import router as downloads_router
 from cellportal.api.errors import install_error_handlers
+from cellportal.api.portal_status import router as portal_status_router
+from cellportal.api.uploads import router as uploads_router
 from cellportal.auth.middleware import ShareLinkMiddleware
 from cellportal.auth.principals import StaticTokens, TokenResolver
 from cellportal.config import Settings
@@ -61,6 +63,8 @@ def create_app(
     # Before the reader pages: /collections/new must not be taken for a collection id.
     app.include_router(curator_router)
     app.include_router(web_router)  # the first portal pages
+    app.include_router(uploads_router)  # resumable (tus) uploads and upload-from-URL
+    app.include_router(portal_status_router)  # live processing status of dataset versions
     app.include_router(account_router)  # login, signup, API keys, admin users, collection sharing
     mount_explorer(app, runtime)  # /e/<id>: the explorer page and its data API
     if owned:
