@@ -264,3 +264,6 @@ class Job(Base):
 # cellportal.auth but on this metadata: importing them here means every user of Base.metadata (the
 # migrations, their drift check, the test fixtures that empty tables) sees them.
 import cellportal.auth.models  # noqa: E402, F401
+
+# The browse index (facet terms, search words) lives in cellportal.browse, on this metadata for the same reason.
+import cellportal.browse.models  # noqa: E402, F401

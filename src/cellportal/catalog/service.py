@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from cellportal.browse import index as browse_index
 from cellportal.catalog import repository as repo
 from cellportal.catalog import rules
 from cellportal.catalog.errors import InvalidInput, NotFound
@@ -93,6 +94,7 @@ def create_collection(
     )
     session.add_all([collection, version])
     session.flush()
+    browse_index.index_collection_version(session, version)  # a private collection is searchable by those allowed
     return version
 
 
@@ -128,6 +130,7 @@ def update_collection_metadata(
     if links is not None or doi is not None:
         version.links = rules.normalize_links(links if links is not None else version.links, doi)
     session.flush()
+    browse_index.index_collection_version(session, version)
     return version
 
 
@@ -308,6 +311,7 @@ def publish(session: Session, *, collection_version_id: str, now: datetime | Non
         dataset = repo.get_dataset(session, dataset_id)
         dataset.tombstoned_at, dataset.tombstone_reason = now, rules.removal_reason(collection.id)
     session.flush()
+    browse_index.index_collection_version(session, version)  # its final text: published versions never change
     return version
 
 
@@ -459,6 +463,7 @@ def set_dataset_metadata(
     if citation is not None:
         version.citation = citation
     session.flush()
+    browse_index.index_dataset_version(session, version)  # facets and search see it as soon as it is stored
     return version
 
 

@@ -249,6 +249,32 @@ def build_index(ontology: str) -> Path:
     return target
 
 
+def _ancestor_index_path(ontology: str) -> Path:
+    version = supported_ontologies()[ontology]["version"]
+    return index_dir() / f"{ontology}-{version}-ancestors-v{_INDEX_FORMAT}.sqlite"
+
+
+def build_ancestor_index(ontology: str) -> Path:
+    """Every term's full ancestor set (not only the anchors), for browse roll-ups ("brain" finds "cortex")."""
+    target = _ancestor_index_path(ontology)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    staging.unlink(missing_ok=True)
+    connection = sqlite3.connect(staging)
+    try:
+        connection.execute("CREATE TABLE ancestors (id TEXT PRIMARY KEY, ancestors TEXT) WITHOUT ROWID")
+        rows = (
+            (term_id, " ".join(sorted(record.get("ancestors") or {})))  # type: ignore[arg-type]
+            for term_id, record in _stream_terms(_source_path(ontology))
+        )
+        connection.executemany("INSERT OR REPLACE INTO ancestors VALUES (?, ?)", rows)
+        connection.commit()
+    finally:
+        connection.close()
+    os.replace(staging, target)
+    return target
+
+
 def build_all_indexes() -> list[Path]:
     """Index every ontology of the schema (what ``cellportal reference fetch`` does ahead of time)."""
     return [_index_path(name) if _index_path(name).exists() else build_index(name) for name in _all_names()]
@@ -294,6 +320,23 @@ class OntologyIndex:
                 found = Term(term_id, ontology, row[0], bool(row[1]), anchors)
         self._terms[term_id] = found
         return found
+
+    def ancestors(self, term_id: str) -> frozenset[str]:
+        """All ancestors of a term (itself excluded); empty for a term no supported ontology defines."""
+        ontology = ontology_of(term_id)
+        if ontology is None:
+            return frozenset()
+        key = f"ancestors:{ontology}"
+        with self._lock:
+            connection = self._connections.get(key)
+            if connection is None:
+                path = _ancestor_index_path(ontology)
+                if not path.exists():
+                    build_ancestor_index(ontology)
+                connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+                self._connections[key] = connection
+            row = connection.execute("SELECT ancestors FROM ancestors WHERE id = ?", (term_id,)).fetchone()
+        return frozenset(row[0].split()) if row and row[0] else frozenset()
 
     def is_valid(self, term_id: str, ontology: str | None = None) -> bool:
         found = self.term(term_id)
