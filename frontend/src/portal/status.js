@@ -1,6 +1,7 @@
 // Live processing status of dataset rows: any element with data-dataset-version-id and a .status child
 // (the curator's dataset table, the upload widget's list) is polled at
-// /portal/api/dataset-versions/<id>/status until the server says it is finished.
+// /portal/api/dataset-versions/<id>/status until the server says it is finished. Rows the page rendered as
+// finished keep their wording; rows marked data-cp-live (the widget's) always show the server's status.
 const POLL_MS = 2000;
 const TONES = { SUCCESS: "ok", PENDING: "busy", VALIDATION_FAILURE: "bad", PIPELINE_FAILURE: "bad" };
 const STEPS = { upload: "storing the file", validate: "validating", label: "labelling", convert: "converting" };
@@ -24,7 +25,8 @@ export function watchStatus(row) {
       setTimeout(poll, POLL_MS * 3); // the portal is restarting or the network dropped: try again later
       return;
     }
-    render(row, status);
+    // A row that was finished when the page was made already says so in the page's own words: leave it.
+    if (wasRunning || !status.finished || row.dataset.cpLive) render(row, status);
     if (status.finished) {
       row.dataset.cpFinished = status.processing_status;
       if (wasRunning) offerReload(row);

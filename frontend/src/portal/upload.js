@@ -137,6 +137,7 @@ export function mountUploadWidget(root) {
   function addSubmitted(name, versionId) {
     const item = document.createElement("li");
     item.dataset.datasetVersionId = versionId;
+    item.dataset.cpLive = "1";
     item.innerHTML = `<span class="cp-submitted-name"></span>
       <span class="status"><span class="badge busy">PENDING</span> <span class="step muted"></span></span>
       <progress class="progress" max="1" value="0"></progress>`;
