@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 REF_VENV := .venv-ref
 export CELLPORTAL_REFERENCE_PYTHON ?= $(abspath $(REF_VENV))/bin/python
 
-.PHONY: demo test lint format install install-ref system-deps clean bench frontend migration
+.PHONY: demo test lint format install install-ref install-cxg system-deps clean bench frontend migration
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,16 @@ $(REF_VENV)/.installed:
 	touch $@
 
 install-ref: $(REF_VENV)/.installed
+
+# The reference explorer for bench/explorer.py (cellxgene 1.3.0 pins its own numpy/anndata): its own venv too.
+CXG_VENV := .venv-cxg
+$(CXG_VENV)/.installed:
+	$(PYTHON) -m venv $(CXG_VENV)
+	$(CXG_VENV)/bin/pip install -q --upgrade pip
+	$(CXG_VENV)/bin/pip install -q 'cellxgene==1.3.0'
+	touch $@
+
+install-cxg: $(CXG_VENV)/.installed
 
 system-deps:
 	bash scripts/system-deps.sh
