@@ -16,8 +16,7 @@ from cellportal.auth.cookies import SESSION_COOKIE
 from cellportal.catalog.db import transaction
 from cellportal.runtime import Runtime
 
-PASSWORD = "correct horse battery staple"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+_HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
 
 
 class Browser:
@@ -37,12 +36,16 @@ class Browser:
         return self.client.get(response.headers["location"])
 
     def submit(self, page_url: str, action_url: str | None = None, data: Any = None) -> Response:
-        """GET the page that holds the form, then POST ``data`` with the page's CSRF token to ``action_url``."""
+        """GET the page that holds the form, then POST ``data`` to ``action_url`` with the page's hidden fields
+        (its CSRF token, a confirmation's fingerprint), as a browser submitting that form would."""
         page = self.client.get(page_url)
         assert page.status_code == 200, (page.status_code, page.text[:2000])
-        token = _CSRF.search(page.text)
-        assert token is not None, "the page has no CSRF field"
-        return self.client.post(action_url or page_url, data=as_form([("csrf_token", token.group(1)), *_pairs(data)]))
+        hidden = dict(_HIDDEN.findall(page.text))
+        assert "csrf_token" in hidden, "the page has no CSRF field"
+        fields = _pairs(data)
+        given = {key for key, _ in fields}
+        kept = [(key, value) for key, value in hidden.items() if key not in given]
+        return self.client.post(action_url or page_url, data=as_form([*kept, *fields]))
 
     def post_without_csrf(self, url: str, data: Any = None) -> Response:
         return self.client.post(url, data=as_form(_pairs(data)))
@@ -63,6 +66,7 @@ def as_form(pairs: list[tuple[str, str]]) -> dict[str, list[str]]:
 def make_user(runtime: Runtime, username: str, *, admin: bool = False) -> tuple[str, str]:
     """A real account and a live web session: (user id, session cookie value)."""
     with transaction(runtime.sessions) as session:
-        user = accounts.create_user(session, username, PASSWORD, email=f"{username}@example.org", admin=admin)
+        # No password: argon2 would cost a second per user, and these tests sign in by session, not by password.
+        user = accounts.create_user(session, username, None, email=f"{username}@example.org", admin=admin)
         token = accounts.start_session(session, user, timedelta(hours=1))
         return user.id, token
