@@ -1,0 +1,99 @@
+"""Load what the listing pages show, for a page of rows at a time: dataset rows and collection cards."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from cellportal.api.discover.present import Presenter, doi_label
+from cellportal.browse.models import BrowseTerm
+from cellportal.catalog.models import CollectionVersion, CollectionVersionDataset, DatasetVersion
+from cellportal.web.reader import DatasetRow, dataset_row
+
+
+@dataclass(frozen=True)
+class CollectionCard:
+    id: str
+    name: str
+    description: str
+    doi_label: str | None
+    datasets: int
+    cells: int
+    published_at: datetime | None
+    private: bool
+    organisms: list[str]
+    tissues: list[str]
+
+
+def dataset_rows(session: Session, present: Presenter, pairs: list[tuple[Any, ...]]) -> list[DatasetRow]:
+    """Rows for (dataset_version_id, collection_version_id) pairs, in that order, in three queries."""
+    if not pairs:
+        return []
+    versions = {
+        v.id: v
+        for v in session.scalars(
+            select(DatasetVersion)
+            .where(DatasetVersion.id.in_([p[0] for p in pairs]))
+            .options(selectinload(DatasetVersion.artifacts), selectinload(DatasetVersion.dataset))
+        )
+    }
+    collections = {
+        row.id: row
+        for row in session.execute(
+            select(CollectionVersion.id, CollectionVersion.collection_id, CollectionVersion.name).where(
+                CollectionVersion.id.in_([p[1] for p in pairs])
+            )
+        )
+    }
+    return [
+        dataset_row(present, versions[dv], collections[cv].collection_id, collections[cv].name) for dv, cv, *_ in pairs
+    ]
+
+
+def collection_cards(session: Session, rows: list[tuple[Any, ...]]) -> list[CollectionCard]:
+    if not rows:
+        return []
+    version_ids = [r[1] for r in rows]
+    versions = {
+        v.id: v
+        for v in session.scalars(
+            select(CollectionVersion)
+            .where(CollectionVersion.id.in_(version_ids))
+            .options(selectinload(CollectionVersion.collection))
+        )
+    }
+    terms: dict[tuple[str, str], set[str]] = defaultdict(set)
+    query = (
+        select(CollectionVersionDataset.collection_version_id, BrowseTerm.facet, BrowseTerm.label)
+        .join(BrowseTerm, BrowseTerm.dataset_version_id == CollectionVersionDataset.dataset_version_id)
+        .where(
+            CollectionVersionDataset.collection_version_id.in_(version_ids),
+            BrowseTerm.facet.in_(("organism", "tissue")),
+            BrowseTerm.direct.is_(True),
+        )
+    )
+    for version_id, facet, label in session.execute(query):
+        terms[(version_id, facet)].add(label)
+    cards = []
+    for collection_id, version_id, datasets, cells in rows:
+        version = versions[version_id]
+        cards.append(
+            CollectionCard(
+                id=collection_id,
+                name=version.name,
+                description=version.description,
+                doi_label=doi_label(version.publisher_metadata),
+                datasets=int(datasets),
+                cells=int(cells or 0),
+                published_at=version.collection.originally_published_at,
+                private=version.published_at is None,
+                organisms=sorted(terms[(version_id, "organism")]),
+                tissues=sorted(terms[(version_id, "tissue")]),
+            )
+        )
+    return cards
