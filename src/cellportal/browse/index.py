@@ -8,7 +8,7 @@ version's rows are replaced, never appended twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -106,19 +106,14 @@ def index_collection_version(session: Session, version: CollectionVersion) -> No
         session.execute(insert(BrowseCollectionToken), rows)
 
 
-def rebuild(session: Session, *, batch: int = 500) -> tuple[int, int]:
+def rebuild(session: Session) -> tuple[int, int]:
     """Index every collection version and every dataset version that has metadata; (collections, datasets)."""
     collections = datasets = 0
-    for version in _batches(session, select(CollectionVersion), batch):
+    for version in session.scalars(select(CollectionVersion)).all():
         index_collection_version(session, version)
         collections += 1
-    for dataset_version in _batches(
-        session, select(DatasetVersion).where(DatasetVersion.dataset_metadata.is_not(None)), batch
-    ):
-        index_dataset_version(session, dataset_version)
-        datasets += 1
+    for dataset_version in session.scalars(select(DatasetVersion)).all():
+        if dataset_version.dataset_metadata:  # JSON null and SQL NULL alike: nothing extracted yet
+            index_dataset_version(session, dataset_version)
+            datasets += 1
     return collections, datasets
-
-
-def _batches(session: Session, query: Any, size: int) -> Iterable[Any]:
-    yield from list(session.scalars(query.execution_options(yield_per=size)))

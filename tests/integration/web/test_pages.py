@@ -8,19 +8,18 @@ from cellportal.catalog import service
 from tests.fixtures.builders import make_collection
 
 
-def test_home_lists_published_collections_with_explore_and_download_links(client: TestClient, write, put_blob) -> None:
+def test_home_lists_recent_published_collections_and_counts(client: TestClient, write, put_blob) -> None:
     with write() as session:
         published = make_collection(session, name="A lung atlas", put_blob=put_blob)
         make_collection(session, name="Secret draft", published=False)
-        dataset = published.dataset_versions[0]
 
     page = client.get("/")
 
     assert page.status_code == 200
     assert "A lung atlas" in page.text
+    assert f'href="/collections/{published.collection_id}"' in page.text
     assert "Secret draft" not in page.text
-    assert f"/datasets/{dataset.id}.h5ad" in page.text
-    assert f"/e/{dataset.dataset_id}/" in page.text
+    assert "<strong>2</strong> datasets" in page.text  # the draft's two datasets are not counted
 
 
 def test_collection_page_shows_datasets_and_versions(client: TestClient, write, put_blob) -> None:
@@ -31,6 +30,9 @@ def test_collection_page_shows_datasets_and_versions(client: TestClient, write, 
 
     assert page.status_code == 200
     assert "Dataset 1" in page.text and "Dataset 2" in page.text
+    dataset = version.dataset_versions[0]
+    assert f"/datasets/{dataset.id}.h5ad" in page.text  # in its download dialog
+    assert f"/e/{dataset.id}/" in page.text  # Explore this version
     assert version.id in page.text  # listed under published versions
     assert "10.1000/cellportal.test" in page.text
 
