@@ -35,10 +35,10 @@ from cellportal.api.urls import Urls
 from cellportal.explorer.access import AccessCache, ExplorableVersion, StoreAccess, explorable_version, panel_facts
 from cellportal.explorer.diffexp import SelectionError, comparison_from_bitsets, differential_expression
 from cellportal.explorer.encoding import pack_frame
-from cellportal.explorer.mapped import MatrixCache
 from cellportal.explorer.reader import ExplorerData
 from cellportal.explorer.responses import FRAME_TYPE, JSON_TYPE, BodyCache, immutable_response, json_bytes
 from cellportal.explorer.stores import OpenStores, blob_opener
+from cellportal.explorer.timing import ServerTiming
 from cellportal.runtime import Runtime
 
 API_PREFIX = "/e/api/v1"
@@ -234,15 +234,14 @@ def diffexp(
 # --- wiring -------------------------------------------------------------------------------------------
 
 
-def mount_explorer(app: FastAPI, runtime: Runtime, capacity: int = 16, cache_dir: Path | None = None) -> None:
+def mount_explorer(app: FastAPI, runtime: Runtime, capacity: int = 16) -> None:
     """Add the explorer to an app: its routes, its static bundle, and the shared open stores.
 
-    `capacity` stores stay open (least recently used closed first). Uncompressed copies of the stores'
-    expression matrices go to `cache_dir` (default ``<data_dir>/explorer-cache``; 8 bytes per non-zero and
-    orientation, see mapped.py).
+    `capacity` stores stay open (least recently used closed first); each costs its metadata and index
+    pointers (about 8 bytes per cell), its expression is read from the store file per request.
     """
-    cache = MatrixCache(cache_dir or runtime.settings.resolved_data_dir / "explorer-cache")
-    stores = OpenStores(blob_opener(runtime.blobs, cache), capacity=capacity)
+    stores = OpenStores(blob_opener(runtime.blobs), capacity=capacity)
+    app.add_middleware(ServerTiming, prefix=API_PREFIX)
     app.state.explorer_stores = stores
     app.state.explorer_access = AccessCache()
     app.state.explorer_bodies = BodyCache()

@@ -1,7 +1,7 @@
 """The open explorer stores of one server process, shared by all requests.
 
 Opening a store reads only its metadata and small arrays (names, per-gene stats, index pointers); the
-expression stays on disk (memory-mapped or read per request). A few dozen open stores therefore cost
+expression stays in the file, read per request (pread or range GETs). A few dozen open stores therefore cost
 little, and the least recently used are closed past `capacity`. Stores are keyed by content hash: a
 dataset version's store never changes, so an open store never goes stale.
 """
@@ -11,11 +11,9 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from pathlib import Path
-from typing import BinaryIO
 
-from cellportal.explorer.mapped import MatrixCache
 from cellportal.explorer.ranged_file import RangedFile
+from cellportal.explorer.raw import RemoteBlob
 from cellportal.explorer.reader import ExplorerData
 from cellportal.storage.base import BlobStore
 
@@ -62,27 +60,18 @@ class OpenStores:
             self._open.clear()
 
 
-def blob_opener(blobs: BlobStore, cache: MatrixCache | None = None) -> Opener:
-    """Opens stores from the blob store: in place for local files, through ranged reads otherwise.
-
-    With a `cache`, a store whose X is compressed gets an uncompressed copy (made in the
-    background the first time; see mapped.py).
-    """
-
-    def source(sha256: str) -> Path | BinaryIO:
-        path = blobs.local_path(sha256)
-        if path is not None:
-            return path
-        return RangedFile(lambda start, end: blobs.open_range(sha256, start, end), blobs.size(sha256), sha256)
+def blob_opener(blobs: BlobStore) -> Opener:
+    """Opens stores from the blob store: a local file in place (pread), a remote blob through range requests
+    (h5py over a block-caching file object for the metadata, direct range GETs for X's raw arrays)."""
 
     def open_store(sha256: str) -> ExplorerData:
-        data = ExplorerData(source(sha256))
-        if cache is not None and not data.raw:
-            mapped = cache.open(sha256)
-            if mapped is not None:
-                data.use_raw(mapped)
-            else:
-                cache.build_in_background(sha256, lambda: source(sha256), data.use_raw)
-        return data
+        path = blobs.local_path(sha256)
+        if path is not None:
+            return ExplorerData(path)
+
+        def read_range(start: int, end: int) -> bytes:
+            return blobs.open_range(sha256, start, end)
+
+        return ExplorerData(RangedFile(read_range, blobs.size(sha256), sha256), RemoteBlob(read_range))
 
     return open_store

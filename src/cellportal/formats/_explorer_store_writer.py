@@ -1,17 +1,17 @@
 """Writes the explorer store (layout in explorer_store.py and docs/formats.md) in bounded memory.
 
-Pass 1 streams X's CSR rows into `/X/cell_major` and counts non-zeros per gene. Pass 2 reads the rows
-again a block at a time, turns each block column-major, and scatters every gene's slice to its final
-offset in two flat temporary files (positional writes: no part of the transposed matrix is ever held
-whole, and the OS page cache, not this process, buffers it). Pass 3 copies those files into the
-compressed `/X/gene_major` datasets in order. Memory is one block plus a few per-gene and per-cell arrays.
+Pass 1 streams X's CSR row blocks and counts non-zeros per cell and per gene (with per-gene sums). The
+counts fix every offset of both orientations, so the four X arrays are allocated contiguous and
+uncompressed up front. Pass 2 reads the row blocks again: each block's rows are written at their offset in
+the cell-major CSR, and the block, made column-major, scatters each gene's slice to that gene's cursor in the
+gene-major CSC (positional writes: no part of either matrix is held whole, the OS page cache buffers the
+writes). Memory is one block plus a few per-gene and per-cell vectors; no scratch files.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import h5py
@@ -22,9 +22,6 @@ from cellportal.formats._source import DEFAULT_BLOCK_NNZ, H5adSource, SparseRows
 from cellportal.formats.conversion import ConversionContext, ConversionError
 from cellportal.formats.explorer_store import FORMAT_NAME, FORMAT_VERSION, PAGE_SIZE, column_key
 
-CHUNK_ELEMENTS = 64 * 1024  # 256 KiB per chunk of a 4-byte array: one gene read touches few chunks
-GZIP_LEVEL = 1  # fast to decompress and to write; shuffle makes float32 compress well even so
-COPY_ELEMENTS = 8 * 1024 * 1024
 STRING = h5py.string_dtype("utf-8")
 
 
@@ -36,7 +33,7 @@ def write_explorer_store(source: Path, dest: Path, ctx: ConversionContext, block
             H5adSource(source) as h5ad,
             h5py.File(tmp, "w", libver="latest", fs_strategy="page", fs_page_size=PAGE_SIZE) as out,
         ):
-            _write(h5ad, out, ctx, block_nnz, scratch_dir=dest.parent)
+            _write(h5ad, out, ctx, block_nnz, path=tmp)
         os.replace(tmp, dest)
     except OSError as error:
         raise ConversionError(f"writing the explorer store failed: {error}") from error
@@ -44,7 +41,7 @@ def write_explorer_store(source: Path, dest: Path, ctx: ConversionContext, block
         tmp.unlink(missing_ok=True)
 
 
-def _write(h5ad: H5adSource, out: h5py.File, ctx: ConversionContext, block_nnz: int, scratch_dir: Path) -> None:
+def _write(h5ad: H5adSource, out: h5py.File, ctx: ConversionContext, block_nnz: int, path: Path) -> None:
     x = h5ad.x()
     n_obs, n_vars = x.shape
     obs = h5ad.obs()
@@ -64,9 +61,9 @@ def _write(h5ad: H5adSource, out: h5py.File, ctx: ConversionContext, block_nnz: 
             dataset = embeddings.create_dataset(key.removeprefix("X_"), data=embedding.astype(np.float32))
             dataset.attrs["obsm_key"] = key
 
-    gene_nnz, sums, squares = _write_cell_major(out.create_group("X/cell_major"), x, block_nnz)
+    row_nnz, gene_nnz, sums, squares = _count_nonzeros(x, block_nnz)
     nnz = int(gene_nnz.sum())
-    gene_min, gene_max = _write_gene_major(out.create_group("X/gene_major"), x, gene_nnz, block_nnz, scratch_dir)
+    gene_min, gene_max = _write_x(out, path, x, row_nnz, gene_nnz, block_nnz)
     _write_stats(out.create_group("var_stats"), n_obs, gene_nnz, sums, squares, gene_min, gene_max)
 
     metadata = {k: v for k, v in uns.items() if not k.endswith("_colors")}
@@ -80,95 +77,106 @@ def _write(h5ad: H5adSource, out: h5py.File, ctx: ConversionContext, block_nnz: 
     out.attrs["metadata"] = json.dumps(metadata, sort_keys=True, default=str)
 
 
-def _array(group: h5py.Group, name: str, dtype: type, length: int) -> h5py.Dataset:
-    return group.create_dataset(
-        name,
-        shape=(length,),
-        maxshape=(None,),
-        dtype=dtype,
-        chunks=(CHUNK_ELEMENTS,),
-        compression="gzip",
-        compression_opts=GZIP_LEVEL,
-        shuffle=True,
-    )
+def _raw_array(group: h5py.Group, name: str, dtype: type, length: int) -> tuple[h5py.Dataset, int]:
+    """A contiguous, uncompressed dataset whose file space is allocated now; returns it and its byte offset.
+
+    Its bytes are then written with pwrite at that offset (HDF5 never touches them again: no fill value is
+    written, and the dataset is not written through the library), which is what lets readers pread any slice.
+    """
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_layout(h5py.h5d.CONTIGUOUS)
+    dcpl.set_alloc_time(h5py.h5d.ALLOC_TIME_EARLY)
+    dcpl.set_fill_time(h5py.h5d.FILL_TIME_NEVER)
+    space = h5py.h5s.create_simple((max(length, 0),), (max(length, 0),))
+    type_id = h5py.h5t.py_create(np.dtype(dtype).newbyteorder("<"))
+    dataset = h5py.Dataset(h5py.h5d.create(group.id, name.encode(), type_id, space, dcpl=dcpl))
+    offset = dataset.id.get_offset()
+    if offset is None:  # an empty array has no storage
+        offset = -1
+    return dataset, int(offset)
 
 
-def _write_cell_major(group: h5py.Group, x: SparseRows, block_nnz: int) -> tuple[np.ndarray, ...]:
-    """Pass 1: the CSR copy (explicit zeros dropped) and per-gene counts, sums and sums of squares."""
+def _count_nonzeros(x: SparseRows, block_nnz: int) -> tuple[np.ndarray, ...]:
+    """Pass 1: non-zeros per cell (explicit zeros dropped) and per gene, and per-gene sums and sums of squares."""
     n_obs, n_vars = x.shape
-    indptr = group.create_dataset("indptr", shape=(n_obs + 1,), dtype=np.int64)
-    indices = _array(group, "indices", np.int32, 0)
-    data = _array(group, "data", np.float32, 0)
+    row_nnz = np.zeros(n_obs, dtype=np.int64)
     gene_nnz = np.zeros(n_vars, dtype=np.int64)
     sums = np.zeros(n_vars, dtype=np.float64)
     squares = np.zeros(n_vars, dtype=np.float64)
-    written = 0
-    indptr[0:1] = [0]
     for block in x.blocks(block_nnz):
         m = block.matrix
         m.eliminate_zeros()
-        n = m.nnz
-        indices.resize((written + n,))
-        data.resize((written + n,))
-        indices[written : written + n] = m.indices.astype(np.int32, copy=False)
-        values = m.data.astype(np.float32, copy=False)
-        data[written : written + n] = values
-        indptr[block.start + 1 : block.stop + 1] = m.indptr[1:].astype(np.int64) + written
+        row_nnz[block.start : block.stop] = np.diff(m.indptr)
         gene_nnz += np.bincount(m.indices, minlength=n_vars)
-        as64 = values.astype(np.float64)
+        as64 = m.data.astype(np.float32, copy=False).astype(np.float64)
         sums += np.bincount(m.indices, weights=as64, minlength=n_vars)
         squares += np.bincount(m.indices, weights=as64 * as64, minlength=n_vars)
-        written += n
-    return gene_nnz, sums, squares
+    return row_nnz, gene_nnz, sums, squares
 
 
-def _write_gene_major(
-    group: h5py.Group, x: SparseRows, gene_nnz: np.ndarray, block_nnz: int, scratch_dir: Path
+def _write_x(
+    out: h5py.File, path: Path, x: SparseRows, row_nnz: np.ndarray, gene_nnz: np.ndarray, block_nnz: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Passes 2 and 3: the CSC, scattered per block into flat files, then copied in order."""
-    n_vars = x.n_cols
+    """Pass 2: both orientations, written in place. Each block's rows go to the CSR at their offset; the
+    block, made column-major, scatters each gene's slice to its cursor in the CSC. No part of either matrix
+    is held whole: memory is one block plus per-gene and per-cell vectors; the OS page cache buffers the writes.
+    Returns per-gene min and max of the non-zeros."""
+    n_obs, n_vars = x.shape
     nnz = int(gene_nnz.sum())
+    cell_ptr = np.zeros(n_obs + 1, dtype=np.int64)
+    np.cumsum(row_nnz, out=cell_ptr[1:])
     gene_ptr = np.zeros(n_vars + 1, dtype=np.int64)
     np.cumsum(gene_nnz, out=gene_ptr[1:])
-    group.create_dataset("indptr", data=gene_ptr)
+    cells_group, genes_group = out.create_group("X/cell_major"), out.create_group("X/gene_major")
+    cells_group.create_dataset("indptr", data=cell_ptr)
+    genes_group.create_dataset("indptr", data=gene_ptr)
+    _, cell_indices_at = _raw_array(cells_group, "indices", np.int32, nnz)
+    _, cell_data_at = _raw_array(cells_group, "data", np.float32, nnz)
+    _, gene_indices_at = _raw_array(genes_group, "indices", np.int32, nnz)
+    _, gene_data_at = _raw_array(genes_group, "data", np.float32, nnz)
+    out.flush()
     cursor = gene_ptr[:-1].copy()
     gene_min = np.full(n_vars, np.inf, dtype=np.float32)
     gene_max = np.full(n_vars, -np.inf, dtype=np.float32)
-    with tempfile.TemporaryDirectory(prefix=".explorer-", dir=scratch_dir) as scratch:
-        data_path, index_path = Path(scratch, "data.f32"), Path(scratch, "indices.i32")
-        data_fd = os.open(data_path, os.O_RDWR | os.O_CREAT)
-        index_fd = os.open(index_path, os.O_RDWR | os.O_CREAT)
-        try:
-            for block in x.blocks(block_nnz):
-                m = block.matrix
-                m.eliminate_zeros()
-                csc = m.tocsc()  # row (cell) indices come out sorted within each gene
-                values = csc.data.astype(np.float32, copy=False)
-                cells = (csc.indices.astype(np.int64) + block.start).astype(np.int32)
-                counts = np.diff(csc.indptr)
-                present = np.flatnonzero(counts)
-                if present.size:
-                    starts = csc.indptr[present]
-                    gene_min[present] = np.minimum(gene_min[present], np.minimum.reduceat(values, starts))
-                    gene_max[present] = np.maximum(gene_max[present], np.maximum.reduceat(values, starts))
-                for g in present:
-                    lo, hi = csc.indptr[g], csc.indptr[g + 1]
-                    offset = int(cursor[g]) * 4
-                    os.pwrite(data_fd, values[lo:hi].tobytes(), offset)
-                    os.pwrite(index_fd, cells[lo:hi].tobytes(), offset)
-                    cursor[g] += hi - lo
-            if not np.array_equal(cursor, gene_ptr[1:]):
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        for block in x.blocks(block_nnz):
+            m = block.matrix
+            m.eliminate_zeros()
+            if not np.array_equal(np.diff(m.indptr), row_nnz[block.start : block.stop]):
                 raise ConversionError("X changed while the explorer store was written (non-zero counts differ)")
-            data = _array(group, "data", np.float32, nnz)
-            indices = _array(group, "indices", np.int32, nnz)
-            for start in range(0, nnz, COPY_ELEMENTS):
-                count = min(COPY_ELEMENTS, nnz - start)
-                data[start : start + count] = np.fromfile(data_path, np.float32, count, offset=start * 4)
-                indices[start : start + count] = np.fromfile(index_path, np.int32, count, offset=start * 4)
-        finally:
-            os.close(data_fd)
-            os.close(index_fd)
+            m.sort_indices()
+            if m.nnz == 0:
+                continue
+            at = int(cell_ptr[block.start]) * 4
+            _pwrite(fd, m.indices.astype("<i4", copy=False), cell_indices_at + at)
+            _pwrite(fd, m.data.astype("<f4", copy=False), cell_data_at + at)
+            csc = m.tocsc()  # row (cell) indices come out sorted within each gene
+            values = csc.data.astype("<f4", copy=False)
+            cells = (csc.indices.astype(np.int64) + block.start).astype("<i4")
+            counts = np.diff(csc.indptr)
+            present = np.flatnonzero(counts)
+            starts = csc.indptr[present]
+            gene_min[present] = np.minimum(gene_min[present], np.minimum.reduceat(values, starts))
+            gene_max[present] = np.maximum(gene_max[present], np.maximum.reduceat(values, starts))
+            for g in present.tolist():
+                lo, hi = int(csc.indptr[g]), int(csc.indptr[g + 1])
+                offset = int(cursor[g]) * 4
+                _pwrite(fd, values[lo:hi], gene_data_at + offset)
+                _pwrite(fd, cells[lo:hi], gene_indices_at + offset)
+                cursor[g] += hi - lo
+        if not np.array_equal(cursor, gene_ptr[1:]):
+            raise ConversionError("X changed while the explorer store was written (non-zero counts differ)")
+    finally:
+        os.close(fd)
     return gene_min, gene_max
+
+
+def _pwrite(fd: int, array: np.ndarray, offset: int) -> None:
+    view = memoryview(np.ascontiguousarray(array)).cast("B")
+    done = 0
+    while done < len(view):
+        done += os.pwrite(fd, view[done:], offset + done)
 
 
 def _write_stats(

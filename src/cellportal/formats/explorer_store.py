@@ -12,6 +12,8 @@ root attributes `format` and `format_version`). In short:
     /var/feature_name    str[n_vars]            /var/feature_id  str[n_vars] (the var index)
     /X/cell_major/       CSR of X: indptr int64[n_obs+1], indices int32 (gene), data float32
     /X/gene_major/       CSC of X: indptr int64[n_vars+1], indices int32 (cell), data float32
+                         (1.1: indices and data contiguous and uncompressed, so any slice is one pread or
+                         one range GET at a known byte offset; 1.0 stores have them gzip-chunked)
     /var_stats/          per gene over all cells: nnz int64, sum, sum_squares, mean, variance (float64),
                          min, max (float32, counting the implicit zeros)
     /embeddings/<name>   float32[n_obs, k], one per obsm `X_<name>`
@@ -35,7 +37,9 @@ import scipy.sparse as sp
 from cellportal.formats.conversion import ConversionContext, ConversionResult
 
 FORMAT_NAME = "cellportal-explorer-store"
-FORMAT_VERSION = "1.0.0"
+FORMAT_VERSION = "1.1.0"
+# X orientations, as named in the file.
+AXES = ("cell_major", "gene_major")
 # Metadata and small datasets are aggregated into pages this large, so a remote reader fetches the
 # file's structure in a few range requests instead of hundreds of tiny ones.
 PAGE_SIZE = 1024 * 1024
@@ -79,6 +83,34 @@ class VarStats:
     variance: np.ndarray  # sample variance (n - 1) over all cells
     min: np.ndarray
     max: np.ndarray
+
+
+@dataclass(frozen=True)
+class StoredArray:
+    """One of X's 1-D arrays: the h5py dataset, and where its bytes are when stored raw.
+
+    `offset` is the byte offset of element 0 in the file when the array is contiguous and uncompressed
+    (format 1.1), so element i is at offset + i * dtype.itemsize; None when it is chunked (format 1.0)."""
+
+    dataset: h5py.Dataset
+    offset: int | None
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.dataset.dtype
+
+    @property
+    def size(self) -> int:
+        return int(self.dataset.size)
+
+
+@dataclass(frozen=True)
+class SparseOrientation:
+    """X in one orientation: `indptr` in memory, `indices` and `data` left in the file."""
+
+    indptr: np.ndarray  # int64
+    indices: StoredArray
+    data: StoredArray
 
 
 class StoreFormatError(ValueError):
@@ -170,6 +202,15 @@ class ExplorerStoreReader:
         stacked = sp.vstack(runs, format="csr")
         return stacked[np.searchsorted(order, obs_indices)]
 
+    def orientation(self, axis: str) -> SparseOrientation:
+        """X as CSR (`cell_major`) or CSC (`gene_major`), for callers that read slices themselves."""
+        if axis not in AXES:
+            raise ValueError(f"axis must be one of {AXES}")
+        group = self._file["X"][axis]
+        return SparseOrientation(
+            group["indptr"][()].astype(np.int64, copy=False), _stored(group["indices"]), _stored(group["data"])
+        )
+
     def selection_sums(self, obs_indices: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
         """Per-gene sum and sum of squares of X over a selection of cells, and the selection's size.
 
@@ -200,16 +241,32 @@ class ExplorerStoreReader:
     def embedding_names(self) -> list[str]:
         return list(self._file["embeddings"].keys())
 
-    def embedding(self, name: str) -> np.ndarray:
-        """float32[n_obs, k] for an embedding named without its `X_` prefix (e.g. `umap`)."""
+    def embedding(self, name: str, dims: int | None = None) -> np.ndarray:
+        """float32[n_obs, k] for an embedding named with or without its `X_` prefix (e.g. `umap`); only its
+        first `dims` dimensions when given."""
+        dataset = self._embedding_dataset(name)
+        return dataset[()] if dims is None else dataset[:, :dims]
+
+    def embedding_shape(self, name: str) -> tuple[int, ...]:
+        return tuple(self._embedding_dataset(name).shape)
+
+    def _embedding_dataset(self, name: str) -> h5py.Dataset:
         try:
-            return self._file["embeddings"][name.removeprefix("X_")][()]
+            return self._file["embeddings"][name.removeprefix("X_")]
         except KeyError:
             raise KeyError(f"no embedding {name!r}; have {self.embedding_names()}") from None
 
     def var_stats(self) -> VarStats:
         g = self._file["var_stats"]
         return VarStats(**{field: g[field][()] for field in VarStats.__dataclass_fields__})
+
+
+def _stored(dataset: h5py.Dataset) -> StoredArray:
+    raw = dataset.chunks is None and dataset.compression is None and dataset.dtype.byteorder in ("<", "=", "|")
+    offset = dataset.id.get_offset() if raw else None
+    if raw and offset is None and dataset.size == 0:
+        offset = 0  # an empty array has no storage: nothing will be read from it
+    return StoredArray(dataset, None if offset is None else int(offset))
 
 
 def _text(value: object) -> str:

@@ -83,3 +83,31 @@ def marker_genes_of(
 ) -> list[str]:
     present = set(map(str, store_symbols))
     return [g for g in wanted if g in present]
+
+
+def as_format_1_0(store: Path, dest: Path) -> Path:
+    """The same store in the 1.0 layout: X's indices and data gzip-chunked (what the 1.0 writer made)."""
+    import h5py
+
+    with h5py.File(store, "r") as source, h5py.File(dest, "w", libver="latest") as out:
+        for key, value in source.attrs.items():
+            out.attrs[key] = value
+        out.attrs["format_version"] = "1.0.0"
+        for name in source:
+            if name != "X":
+                source.copy(source[name], out, name=name)
+        for axis in ("cell_major", "gene_major"):
+            group = out.create_group(f"X/{axis}")
+            group.create_dataset("indptr", data=source[f"X/{axis}/indptr"][()])
+            for array in ("indices", "data"):
+                values = source[f"X/{axis}/{array}"][()]
+                group.create_dataset(
+                    array,
+                    data=values,
+                    chunks=(min(65536, max(1, values.size)),),
+                    compression="gzip",
+                    compression_opts=1,
+                    shuffle=True,
+                    maxshape=(None,),
+                )
+    return dest

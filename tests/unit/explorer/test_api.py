@@ -287,3 +287,25 @@ def test_body_cache_keeps_the_most_recent_bodies_within_its_budget() -> None:
     assert cache.get("e1") is None and cache.get("e0") is not None and cache.get("e5") is not None
     cache.put("huge", bytes(60))  # more than a quarter of the budget: not kept
     assert cache.get("huge") is None
+
+
+def test_diffexp_of_two_halves_matches_scipy_and_reports_server_time(
+    client: TestClient, published: tuple[str, str], store_file: Path
+) -> None:
+    """Two complementary sets: one is summed (whole blocks), the other taken from the stored totals."""
+    first = np.zeros(N_CELLS, bool)
+    first[: N_CELLS // 2] = True
+    response = client.post(api(published[1], "diffexp") + "?mode=sets&top=5", content=diffexp_body(first, ~first))
+    assert response.status_code == 200, response.text
+    assert response.headers["server-timing"].startswith("app;dur=")
+    result = response.json()
+    assert (result["n1"], result["n2"]) == (N_CELLS // 2, N_CELLS - N_CELLS // 2)
+    with ExplorerStoreReader(store_file) as store:
+        for row in result["genes"]:
+            x = store.gene_expression(row["index"]).astype(np.float64)
+            welch = stats.ttest_ind(x[first], x[~first], equal_var=False)
+            assert row["t"] == pytest.approx(welch.statistic, rel=1e-6)
+            wilcoxon = stats.mannwhitneyu(x[first], x[~first], method="asymptotic")
+            assert row["p_wilcoxon"] == pytest.approx(wilcoxon.pvalue, rel=1e-6, abs=1e-300)
+            assert row["pct1"] == pytest.approx(np.count_nonzero(x[first]) / first.sum())
+    assert "server-timing" not in client.get(f"/e/{published[1]}").headers  # the page itself is not timed
