@@ -174,3 +174,29 @@ def test_histogram_brush_and_category_search(browser: Any, explorer_server: Expl
     assert 0 < selected_count(page) < 4000
     assert "n_counts in [" in page.locator(".selected-count").inner_text()
     assert page.errors == []
+
+
+def test_camera_is_in_the_link(browser: Any, explorer_server: ExplorerServer, artifacts_dir: Path) -> None:
+    """Zoom and pan, copy the link, reopen it: the same camera; "Reset view" takes it out of the link again."""
+    page = open_explorer(browser, f"{explorer_server.base_url}/e/{explorer_server.version_id}")
+    assert "cam=" not in page.url
+    box = page.locator(".plot-canvas").bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
+    page.mouse.wheel(0, -400)  # zoom in around the pointer
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5, steps=8)
+    page.mouse.up()
+    page.wait_for_function("window.location.search.includes('cam=')", timeout=30_000)
+    camera = page.evaluate("() => window.cellportalExplorer.plot.camera()")
+    assert camera[2] < 1  # zoomed in
+    page.screenshot(path=artifacts_dir / "07-zoomed.png")
+    page.locator("button.copy-link").click()
+    url = page.locator(".share-url").input_value()
+    again = open_explorer(browser, url)
+    reopened = again.evaluate("() => window.cellportalExplorer.plot.camera()")
+    assert reopened == pytest.approx(camera, rel=1e-4, abs=1e-4)
+    again.screenshot(path=artifacts_dir / "08-zoomed-reopened.png")
+    again.locator("button.reset-view").click()
+    again.wait_for_function("!window.location.search.includes('cam=')", timeout=30_000)
+    assert again.evaluate("() => window.cellportalExplorer.plot.camera()") == [0, 0, 1]
+    assert page.errors == [] and again.errors == []

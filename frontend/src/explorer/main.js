@@ -21,6 +21,12 @@ class Explorer {
     this.pending = 0;
     this.visibleMask = null; // null: every cell
     this.selectionMask = null;
+    // Milliseconds since navigation of the first paint's steps (read by bench/explorer.py).
+    this.marks = { script: Math.round(performance.now()) };
+  }
+
+  mark(name) {
+    if (!(name in this.marks)) this.marks[name] = Math.round(performance.now());
   }
 
   // Counts work in flight so tests and the status line know when the view has settled.
@@ -49,13 +55,18 @@ class Explorer {
     const first = this.state.embedding || this.config.default_embedding;
     const prefetched = first ? { [first]: this.api.embedding(first) } : {};
     const [schema, genes] = await this.busy(Promise.all([this.api.schema(), this.api.genes()]));
+    this.mark("schema");
     this.schema = schema;
     this.data = new DataStore(this.api, schema, genes, prefetched);
     const embeddings = schema.embeddings.map((e) => e.name);
     if (!embeddings.includes(this.state.embedding)) this.state.embedding = schema.default_embedding;
     this.fillControls(genes);
-    this.plot = new Plot(this.canvas, schema.n_cells, { onLasso: (flat) => this.onLasso(flat) });
+    this.plot = new Plot(this.canvas, schema.n_cells, {
+      onLasso: (flat) => this.onLasso(flat),
+      onView: (camera) => this.onView(camera),
+    });
     await this.busy(this.renderAll());
+    this.mark("ready");
     document.body.dataset.ready = "1";
   }
 
@@ -78,7 +89,7 @@ class Explorer {
       { class: "toolbar" },
       modeButton("panZoom", "Pan", "Drag to pan, scroll to zoom"),
       modeButton("lasso", "Lasso", "Drag around cells to select them (or shift-drag in pan mode)"),
-      h("button", { onclick: () => this.plot.resetView(), title: "Fit all cells in view" }, "Reset view"),
+      h("button", { class: "reset-view", onclick: () => this.resetView(), title: "Fit all cells in view" }, "Reset view"),
       h("label", { class: "size-control" }, "Point size ",
         h("input", { type: "range", min: "0.25", max: "4", step: "0.25", value: "1",
           oninput: (e) => this.plot.setSizeFactor(Number(e.target.value)) })),
@@ -138,7 +149,8 @@ class Explorer {
   async renderAll() {
     await this.renderEmbedding();
     await this.renderVisibility();
-    if (this.state.subset) await this.plot.frame(this.visibleMask);
+    if (this.state.camera) this.plot.setCamera(this.state.camera);
+    else if (this.state.subset) await this.plot.frame(this.visibleMask);
     await this.renderColor();
     await this.renderGenes();
     await this.renderSelection();
@@ -162,7 +174,9 @@ class Explorer {
   async renderEmbedding() {
     this.embeddingSelect.value = this.state.embedding;
     const positions = await this.data.embedding(this.state.embedding);
+    this.mark("embedding");
     await this.plot.setPositions(positions);
+    this.mark("drawn");
     this.syncUrl();
   }
 
@@ -302,6 +316,14 @@ class Explorer {
     return view.length ? { type: "all", of: [predicate, ...view] } : predicate;
   }
 
+  // The camera rests after a pan or zoom: the link keeps it (null when back at the framing of all cells).
+  onView(camera) {
+    if (!this.plot) return;
+    const framed = camera[0] === 0 && camera[1] === 0 && camera[2] === 1 && !this.state.subset;
+    this.state.camera = framed ? null : camera;
+    this.syncUrl();
+  }
+
   onLasso(flat) {
     if (flat.length < 6) return;
     this.select(this.withView({ type: "lasso", embedding: this.state.embedding, polygon: roundPolygon(flat) }));
@@ -387,6 +409,12 @@ class Explorer {
       h("h2", {}, "Differential expression"),
       deTable({ result, onGene: (symbol) => this.addGene(symbol) }),
     );
+    this.syncUrl();
+  }
+
+  resetView() {
+    this.plot.resetView();
+    this.state.camera = null;
     this.syncUrl();
   }
 

@@ -13,7 +13,7 @@ export function pointStyle(nCells) {
 }
 
 export class Plot {
-  constructor(canvas, nCells, { onLasso }) {
+  constructor(canvas, nCells, { onLasso, onView }) {
     this.nCells = nCells;
     this.style = pointStyle(nCells);
     this.sizeFactor = 1;
@@ -37,8 +37,18 @@ export class Plot {
       deselectOnDblClick: false,
       deselectOnEscape: false,
       performanceMode: nCells > 1_500_000,
+      // From a million points on, the library builds its spatial index (lasso, hover) in a worker, and
+      // posting a million [x, y, z, w] arrays to it costs seconds of structured cloning before the first
+      // frame; built here it costs a fraction of that.
+      spatialIndexUseWorker: false,
     });
     this.scatterplot.subscribe("lassoEnd", ({ coordinates }) => onLasso(coordinates.flat()));
+    // Pans and zooms, reported once the camera rests (the event fires on every animation frame).
+    let resting = null;
+    this.scatterplot.subscribe("view", () => {
+      clearTimeout(resting);
+      resting = setTimeout(() => onView(this.camera()), 150);
+    });
     this.x = null;
     this.y = null;
     this.z = new Float32Array(nCells);
@@ -129,5 +139,15 @@ export class Plot {
 
   resetView() {
     this.scatterplot.reset();
+  }
+
+  // [target x, target y, distance] of the 2-D camera, in the normalised coordinates the points are drawn in.
+  camera() {
+    const [x, y] = this.scatterplot.get("cameraTarget");
+    return [x, y, this.scatterplot.get("cameraDistance")];
+  }
+
+  setCamera([x, y, distance]) {
+    this.scatterplot.set({ cameraTarget: [x, y], cameraDistance: distance });
   }
 }

@@ -15,6 +15,7 @@ export function emptyState() {
     set2: null,
     subset: null, // predicate restricting the view, or null for every cell
     de: null, // null | "sets" | "rest": which comparison's results are shown
+    camera: null, // [target x, target y, distance] after a pan or zoom; null: the whole embedding framed
   };
 }
 
@@ -31,6 +32,7 @@ export function stateToQuery(state) {
     if (!empty) params.set(key, JSON.stringify(value));
   }
   if (state.de) params.set("de", state.de);
+  if (state.camera) params.set("cam", state.camera.map((v) => roundCamera(v)).join(","));
   return params.toString();
 }
 
@@ -57,7 +59,14 @@ export function stateFromQuery(query) {
   }
   const de = params.get("de");
   if (de === "sets" || de === "rest") state.de = de;
+  const camera = (params.get("cam") || "").split(",").map(Number);
+  if (camera.length === 3 && camera.every(Number.isFinite) && camera[2] > 0) state.camera = camera;
   return state;
+}
+
+// Five significant digits: a link reproduces the view to well under a pixel, and stays short.
+export function roundCamera(value) {
+  return Number(value.toPrecision(5));
 }
 
 // Replaces the address bar's query without a page load (so Back leaves the explorer, not each click).
