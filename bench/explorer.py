@@ -6,16 +6,18 @@ A dataset is generated once per size (cellportal.demo.generator: ~2,000 genes, ~
 --data-dir and converted to our explorer store. Our server (uvicorn, one process, this script's `serve`
 subcommand) serves `--datasets` distinct stores of that size (copies whose root attribute differs, so their
 content hashes differ) from one catalog; the reference is `cellxgene launch` on the same .h5ad, one process per
-dataset as it requires, from its own venv (.venv-cxg: `python -m venv .venv-cxg && .venv-cxg/bin/pip install
-cellxgene==1.3.0`).
+dataset as it requires, from its own venv (`make install-cxg` makes .venv-cxg with cellxgene==1.3.0; without it
+the reference is skipped with a note).
 
 Per route: one warm-up, then 30 timed requests from a client that accepts `gzip, deflate, br, zstd` (what
-Chrome sends); p50 and p95 of the wall time. Routes: one gene (30 different genes), a categorical obs column,
+Chrome sends); p50 and p95 of the client's wall time, and for ours the p50 of the server's own time (its
+`Server-Timing` header: request in to response out, network and client decompression excluded). Routes: one
+gene (30 different genes), a categorical obs column,
 a float obs column, the UMAP, and differential expression of two disjoint random 10k-cell sets, and of the
 two halves of the dataset (ours also answers Wilcoxon for the table's genes; cellxgene computes Welch's t only).
 RSS: VmRSS and VmHWM of the server process after the requests (for ours with every dataset opened and
 queried). First paint: headless Chromium (Debian's, SwiftShader) opening /e/<id> until the explorer
-reports it has drawn (data-ready), on our server only.
+reports it has drawn (data-ready), on our server only, with the page's own marks (data in, drawn).
 """
 
 from __future__ import annotations
@@ -146,12 +148,23 @@ def memory(pid: int) -> dict[str, float]:
 # ---- requests ----------------------------------------------------------------------------------------
 
 
-def timed(client: httpx.Client, method: str, url: str, **kwargs: Any) -> tuple[float, int]:
+def timed(client: httpx.Client, method: str, url: str, **kwargs: Any) -> tuple[float, int, float | None]:
+    """Client wall time (ms), body size, and the server's own time (ms) when it sends Server-Timing."""
     started = time.perf_counter()
     response = client.request(method, url, **kwargs)
+    size = len(response.content)
     elapsed = (time.perf_counter() - started) * 1000
     response.raise_for_status()
-    return elapsed, len(response.content)
+    return elapsed, size, server_time(response.headers.get("server-timing"))
+
+
+def server_time(header: str | None) -> float | None:
+    for metric in (header or "").split(","):
+        for param in metric.split(";")[1:]:
+            key, _, value = param.strip().partition("=")
+            if key == "dur":
+                return float(value)
+    return None
 
 
 def summary(samples: list[float]) -> dict[str, float]:
@@ -217,16 +230,25 @@ def reference_requests(client: httpx.Client, base: str, n_cells: int, gene_ids: 
 def run_routes(client: httpx.Client, routes: dict[str, list[tuple[str, str, dict[str, Any]]]]) -> dict[str, Any]:
     results = {}
     for name, requests in routes.items():
-        samples, size, first = [], 0, 0.0
+        samples, server, size, first = [], [], 0, 0.0
         for k, (method, url, kwargs) in enumerate(requests):
-            elapsed, size = timed(client, method, url, **kwargs)
+            elapsed, size, on_server = timed(client, method, url, **kwargs)
             if k:
                 samples.append(elapsed)
+                if on_server is not None:
+                    server.append(on_server)
             else:  # the warm-up: for repeated URLs the later ones may be answered from a cache
                 first = elapsed
         results[name] = {**summary(samples), "first": first, "bytes": size, "n": len(samples)}
+        if server:
+            results[name]["server_p50"] = statistics.median(server)
+            results[name]["server_p95"] = summary(server)["p95"]
         r = results[name]
-        print(f"  {name:18} first {first:8.1f} ms  p50 {r['p50']:8.1f} ms  p95 {r['p95']:8.1f} ms", flush=True)
+        on_server = f"  server p50 {r['server_p50']:8.1f} ms" if server else ""
+        print(
+            f"  {name:18} first {first:8.1f} ms  p50 {r['p50']:8.1f} ms  p95 {r['p95']:8.1f} ms{on_server}",
+            flush=True,
+        )
     return results
 
 
@@ -235,10 +257,6 @@ def run_routes(client: httpx.Client, routes: dict[str, list[tuple[str, str, dict
 
 def run_ours(data_dir: Path, stores: list[Path], n_cells: int, n_genes: int, browser: bool) -> dict[str, Any]:
     ids = catalog(data_dir / "server", stores)
-    # The uncompressed copies of X (made on first open, in <data_dir>/explorer-cache) are kept between runs.
-    shared_cache = data_dir.parent / "explorer-cache"
-    shared_cache.mkdir(exist_ok=True)
-    (data_dir / "server" / "explorer-cache").symlink_to(shared_cache, target_is_directory=True)
     port = free_port()
     process = subprocess.Popen([sys.executable, __file__, "serve", str(data_dir / "server"), str(port)], cwd=ROOT)
     try:
@@ -252,47 +270,31 @@ def run_ours(data_dir: Path, stores: list[Path], n_cells: int, n_genes: int, bro
             for version_id in ids[1:]:  # every dataset open and used, as three readers would
                 client.get(f"{base}/e/api/v1/{version_id}/schema").raise_for_status()
                 client.get(f"{base}/e/api/v1/{version_id}/gene/1").raise_for_status()
-            wait_for_cache(data_dir.parent / "explorer-cache", {sha256_of(store) for store in stores})
             result["routes"] = ours_requests(client, f"{base}/e/api/v1/{ids[0]}", n_cells, n_genes)
             for version_id in ids[1:]:
                 client.get(f"{base}/e/api/v1/{version_id}/embedding/X_umap").raise_for_status()
         result["memory_mib"] = memory(process.pid)
         if browser:
-            result["first_paint_s"] = first_paint(f"{base}/e/{ids[0]}")
+            paints = [first_paint(f"{base}/e/{version_id}") for version_id in ids]
+            result["first_paint"] = paints
+            result["first_paint_s"] = statistics.median(p["total_s"] for p in paints)
+            result["memory_after_paint_mib"] = memory(process.pid)
         return result
     finally:
         process.terminate()
         process.wait(30)
 
 
-def sha256_of(path: Path) -> str:
-    import hashlib
-
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(8 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def wait_for_cache(cache_dir: Path, hashes: set[str], timeout: float = 3600) -> None:
-    """The uncompressed copies are made in the background on first open; measure once they exist."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        if all((cache_dir / sha256 / "manifest.json").exists() for sha256 in hashes):
-            return
-        time.sleep(1)
-    raise TimeoutError("explorer cache")
-
-
-def first_paint(url: str) -> float:
+def first_paint(url: str) -> dict[str, Any]:
+    """Seconds from navigation to the explorer's first drawn frame in a fresh headless Chromium (cold HTTP
+    cache), and the page's own marks (ms since navigation start) of where that time went."""
     from playwright.sync_api import sync_playwright
 
     from tests.browser.conftest import CHROMIUM_ARGS
 
     chromium = shutil.which("chromium")
     if chromium is None:
-        return float("nan")
+        return {"total_s": float("nan")}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 850})
@@ -300,8 +302,10 @@ def first_paint(url: str) -> float:
         page.goto(url)
         page.wait_for_selector("body[data-ready='1']", timeout=600_000)
         elapsed = time.perf_counter() - started
+        marks = page.evaluate("() => window.cellportalExplorer.marks")
         browser.close()
-    return elapsed
+    print(f"  first paint {elapsed:.2f} s; page marks (ms) {marks}", flush=True)
+    return {"total_s": elapsed, "marks": marks}
 
 
 def run_reference(h5ad: Path, n_cells: int) -> dict[str, Any]:
@@ -325,27 +329,35 @@ def run_reference(h5ad: Path, n_cells: int) -> dict[str, Any]:
 
 
 def render(results: dict[str, Any], command: str) -> str:
-    lines = [SECTION, "", f"`{command}` — {results['when']}, load average at start {results['load']:.1f}.", ""]
+    load = results["load"]
+    lines = [
+        SECTION,
+        "",
+        f"`{command}` — {results['when']}; 1-minute load average {load[0]:.1f} at the start and "
+        f"{results.get('load_end', [float('nan')])[0]:.1f} at the end, on {os.cpu_count()} cores.",
+        "",
+    ]
     for n_cells, runs in results["sizes"].items():
         lines += [
             f"### {int(n_cells):,} cells",
             "",
-            "| route | ours: first; p50 / p95 ms | cellxgene 1.3.0: first; p50 / p95 ms |",
-            "|---|---|---|",
+            "| route | ours: server p50 ms | ours: client first; p50 / p95 ms | cellxgene 1.3.0: first; p50 / p95 ms |",
+            "|---|---|---|---|",
         ]
         ours, ref = runs.get("ours", {}), runs.get("reference", {})
         for route in ours.get("routes", {}):
             a = ours["routes"][route]
             b = ref.get("routes", {}).get(route)
             other = f"{b['first']:.0f}; {b['p50']:.1f} / {b['p95']:.1f}" if b else "–"
-            lines.append(f"| {route} | {a['first']:.0f}; {a['p50']:.1f} / {a['p95']:.1f} | {other} |")
+            server = f"{a['server_p50']:.1f}" if "server_p50" in a else "–"
+            lines.append(f"| {route} | {server} | {a['first']:.0f}; {a['p50']:.1f} / {a['p95']:.1f} | {other} |")
         if ours:
             m = ours["memory_mib"]
             lines.append("")
             lines.append(
                 f"Ours: {ours['datasets']} datasets open in one process, VmRSS {m['VmRSS']:.0f} MiB,"
                 f" peak {m['VmHWM']:.0f} MiB; start {ours['startup_s']:.1f} s; first paint in headless Chromium "
-                f"{ours.get('first_paint_s', float('nan')):.2f} s."
+                f"{ours.get('first_paint_s', float('nan')):.2f} s (median over the datasets)."
             )
         if ref:
             m = ref["memory_mib"]
@@ -370,7 +382,7 @@ def main() -> None:
     parser.add_argument("--write-doc", action="store_true")
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": os.getloadavg()[0]}
+    results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": os.getloadavg()}
     results["sizes"] = {}
     for n_cells in args.cells:
         print(f"{n_cells:,} cells", flush=True)
@@ -389,7 +401,10 @@ def main() -> None:
         if not args.no_reference and CXG.exists():
             print(" cellxgene", flush=True)
             runs["reference"] = run_reference(h5ad, n_cells)
+        elif not args.no_reference:
+            print(f" cellxgene skipped: {CXG} is missing (make install-cxg)", flush=True)
         results["sizes"][str(n_cells)] = runs
+    results["load_end"] = os.getloadavg()
     out = args.data_dir / "explorer-results.json"
     out.write_text(json.dumps(results, indent=2))
     command = "python bench/explorer.py " + " ".join(sys.argv[1:])
