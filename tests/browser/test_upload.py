@@ -179,3 +179,41 @@ def test_an_upload_interrupted_mid_way_resumes_and_completes(
     )
     assert "error" in item.locator(".step").inner_text()
     assert page.errors == []
+
+
+def test_the_curator_workspace_uploads_with_a_signed_in_session(
+    browser: Any, upload_server: UploadServer, tmp_path: Path
+) -> None:
+    """The widget where curators meet it: on the collection's workspace page, signed in through /login, so the
+    session cookie and the page's CSRF token carry the upload (no bearer token)."""
+    from tests.fixtures.accounts import create_user
+
+    user = create_user(upload_server.runtime, "olga", "password-1234")
+    with transaction(upload_server.runtime.sessions) as session:
+        version = catalog.create_collection(
+            session,
+            owner_id=user.id,
+            name="Olga's atlas",
+            description="Uploaded through the workspace.",
+            contact_name="Olga",
+            contact_email="olga@example.org",
+        )
+        collection_id = version.collection_id
+    content = os.urandom(3 * CHUNK)  # not HDF5: the row ends in VALIDATION_FAILURE, quickly
+    path = tmp_path / "workspace.h5ad"
+    path.write_bytes(content)
+    page = browser.new_context().new_page()
+    page.goto(f"{upload_server.base_url}/login?next=/collections/{collection_id}/workspace")
+    page.fill("input[name=username]", "olga")
+    page.fill("input[name=password]", "password-1234")
+    page.click("form[action='/login'] button[type=submit], form[action='/login'] input[type=submit]")
+    page.wait_for_url(f"**/collections/{collection_id}/workspace", timeout=60_000)
+    page.set_input_files(".cp-upload .cp-file", str(path))
+    item = page.locator(".cp-submitted li")
+    item.wait_for(timeout=60_000)
+    version_id = item.get_attribute("data-dataset-version-id")
+    assert version_id
+    assert raw_sha256(upload_server, version_id) == hashlib.sha256(content).hexdigest()
+    page.wait_for_function(
+        "document.querySelector('.cp-submitted li .badge').textContent === 'VALIDATION_FAILURE'", timeout=120_000
+    )
