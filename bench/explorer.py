@@ -60,7 +60,9 @@ def dataset(data_dir: Path, n_cells: int) -> tuple[Path, Path]:
         generate_dataset(h5ad, n_cells=n_cells, seed=3)
     if not store.exists():
         ctx = ConversionContext("bench", "bench", "bench", "bench", "https://cells.example.org", "cellportal bench")
+        started = time.perf_counter()
         write_explorer_store(h5ad, store, ctx)
+        print(f" explorer store written in {time.perf_counter() - started:.1f} s ({store.stat().st_size:,} bytes)")
     return h5ad, store
 
 
@@ -308,6 +310,51 @@ def first_paint(url: str) -> dict[str, Any]:
     return {"total_s": elapsed, "marks": marks}
 
 
+def run_in_process(store: Path, n_cells: int, repeats: int) -> dict[str, Any]:
+    """The server's work without HTTP: the same reads, frames and comparisons, timed in this process (what
+    Server-Timing measures, minus authorization and compression). For a quick look on a busy machine."""
+    from cellportal.explorer.diffexp import Comparison, differential_expression
+    from cellportal.explorer.encoding import pack_frame
+    from cellportal.explorer.reader import ExplorerData
+
+    data = ExplorerData(store)
+    small = random_sets(n_cells, 10_000, 1)
+    masks = []
+    for chosen in small:
+        mask = np.zeros(n_cells, bool)
+        mask[chosen] = True
+        masks.append(mask)
+    first_half = np.zeros(n_cells, bool)
+    first_half[: n_cells // 2] = True
+
+    def gene(k: int) -> None:
+        cells, values = data.gene((37 * k) % data.n_genes)
+        pack_frame({"indices": cells, "values": values})
+
+    work = {
+        "gene": gene,
+        "obs categorical": lambda k: pack_frame({"codes": data.obs_codes("author_cell_type")}),
+        "embedding": lambda k: pack_frame(dict(zip("xy", data.embedding("X_umap"), strict=True))),
+        "diffexp 2x10k": lambda k: differential_expression(data, Comparison(masks[0], masks[1], "sets")),
+        "diffexp 2 halves": lambda k: differential_expression(data, Comparison(first_half, ~first_half, "sets")),
+    }
+    results: dict[str, Any] = {}
+    for name, run in work.items():
+        samples = []
+        count = repeats if "halves" not in name else max(3, repeats // 3)
+        for k in range(count + 1):
+            started = time.perf_counter()
+            run(k)
+            if k:
+                samples.append((time.perf_counter() - started) * 1000)
+        results[name] = summary(samples)
+        print(f"  in-process {name:18} p50 {results[name]['p50']:8.1f} ms  p95 {results[name]['p95']:8.1f} ms")
+    results["memory_mib"] = memory(os.getpid())
+    print(f"  in-process memory {results['memory_mib']}", flush=True)
+    data.close()
+    return results
+
+
 def run_reference(h5ad: Path, n_cells: int) -> dict[str, Any]:
     import h5py
 
@@ -380,6 +427,7 @@ def main() -> None:
     parser.add_argument("--no-reference", action="store_true")
     parser.add_argument("--no-browser", action="store_true")
     parser.add_argument("--write-doc", action="store_true")
+    parser.add_argument("--in-process", action="store_true", help="only time the server's work in this process")
     args = parser.parse_args()
     args.data_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"when": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load": os.getloadavg()}
@@ -387,6 +435,9 @@ def main() -> None:
     for n_cells in args.cells:
         print(f"{n_cells:,} cells", flush=True)
         h5ad, store = dataset(args.data_dir, n_cells)
+        if args.in_process:
+            run_in_process(store, n_cells, 10)
+            continue
         stores = [store] + [
             distinct_copy(store, args.data_dir / f"explorer-{n_cells}-copy{k}.explorer.h5", k)
             for k in range(1, args.datasets)
