@@ -1,22 +1,26 @@
 """Run conversions as child processes, as many at once as there are cores (or as asked).
 
 Children die with their parent (PR_SET_PDEATHSIG on Linux), so a killed worker leaves no conversion
-writing behind it.
+writing behind it. Each child is reaped with ``os.wait4``, so its outcome carries its wall time and the
+kernel's peak resident set size of that one process (logged, and read by ``bench/pipeline.py``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from cellportal.jobs._process import die_with_parent
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,8 @@ class ConversionOutcome:
     status: str  # CONVERTED | SKIPPED | FAILED
     reason: str | None
     dest: Path
+    seconds: float | None = None  # wall time of the child process
+    peak_rss_mb: float | None = None  # its ru_maxrss (peak resident set size), MiB
 
 
 def default_parallelism() -> int:
@@ -47,20 +53,35 @@ def run_conversions(
     poll_seconds: float = 0.2,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, ConversionOutcome]:
+    """Run `tasks` in their order, at most `parallelism` at once; `on_done` sees each outcome as it ends."""
     limit = parallelism or default_parallelism()
     waiting = list(tasks)
-    running: dict[str, tuple[subprocess.Popen[bytes], ConversionTask, Path, Path]] = {}
+    running: dict[str, tuple[subprocess.Popen[bytes], ConversionTask, Path, Path, float]] = {}
     outcomes: dict[str, ConversionOutcome] = {}
     try:
         while waiting or running:
             while waiting and len(running) < limit:
                 task = waiting.pop(0)
-                running[task.artifact_type] = _start(task)
-            for artifact_type, (process, task, outcome_path, log_path) in list(running.items()):
-                if process.poll() is None:
+                running[task.artifact_type] = (*_start(task), time.perf_counter())
+            for artifact_type, (process, task, outcome_path, log_path, started) in list(running.items()):
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid == 0:
                     continue
+                process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
                 del running[artifact_type]
                 outcome = _read_outcome(task, process.returncode, outcome_path, log_path)
+                outcome = replace(
+                    outcome,
+                    seconds=round(time.perf_counter() - started, 2),
+                    peak_rss_mb=round(usage.ru_maxrss / 1024, 1),  # KiB on Linux
+                )
+                log.info(
+                    "conversion %s: %s in %.1f s, peak RSS %.0f MiB",
+                    artifact_type,
+                    outcome.status,
+                    outcome.seconds,
+                    outcome.peak_rss_mb,
+                )
                 outcomes[artifact_type] = outcome
                 if on_done:
                     on_done(outcome)

@@ -1,7 +1,9 @@
 """The processing pipeline of one dataset version, as plain steps.
 
-upload (keep the original as the ``raw_h5ad`` artifact) -> validate -> label (metadata to the catalog,
-then the labelled ``h5ad``) -> convert (explorer, rds, loom: independent, in parallel processes).
+upload (keep the original as the ``raw_h5ad`` artifact) -> validate -> label (metadata to the catalog, and
+the labelled *view*: labelled obs/var/uns with the upload's matrices linked, written in seconds) -> convert
+(h5ad, explorer, rds, loom: all four read the view, none reads another's output, so they run at once in
+child processes, as many as there are cores, the longest first).
 
 Every collaborator comes in as an argument (:class:`Collaborators`), so tests run the real validator and
 converters without Celery, and the task stays a thin shell. Every step is idempotent: an artifact already
@@ -17,8 +19,10 @@ from __future__ import annotations
 
 import logging
 import shutil
+import time
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -29,7 +33,7 @@ import h5py
 from cellportal.catalog.statuses import ArtifactType, ConversionStatus, UploadStatus
 from cellportal.jobs.conversions import ConversionOutcome, ConversionTask, run_conversions
 from cellportal.jobs.recorder import ArtifactState, DatasetRecorder, VersionIdentity
-from cellportal.jobs.rules import conversions_succeeded
+from cellportal.jobs.rules import REQUIRED_TYPES, conversions_succeeded
 from cellportal.storage import BlobStore
 
 log = logging.getLogger(__name__)
@@ -52,7 +56,6 @@ class Report(Protocol):
 @dataclass(frozen=True)
 class ConverterSpec:
     artifact_type: str
-    input_artifact: str  # raw_h5ad for the labelled h5ad, h5ad for the others
     extension: str
     format_version: str
 
@@ -65,6 +68,8 @@ class Collaborators:
     blobs: BlobStore
     validate: Callable[[Path], Report]
     extract_metadata: Callable[[Path], Any]
+    # (upload, out): write the labelled dataset every converter reads.
+    write_labelled: Callable[[Path, Path], None]
     converters: list[ConverterSpec]
     public_url: str
     portal_name: str = "cellportal"
@@ -77,14 +82,14 @@ def default_collaborators(blobs: BlobStore, *, public_url: str, parallelism: int
     """The real validator, metadata extractor and format registry."""
     import cellportal.schema as schema
     from cellportal.formats.registry import conversion_order
+    from cellportal.schema.labeller import write_labelled_view
 
-    specs = [
-        ConverterSpec(c.artifact_type, c.input_artifact, c.extension, c.format_version) for c in conversion_order()
-    ]
+    specs = [ConverterSpec(c.artifact_type, c.extension, c.format_version) for c in conversion_order()]
     return Collaborators(
         blobs=blobs,
         validate=schema.validate,
         extract_metadata=schema.extract_metadata,
+        write_labelled=write_labelled_view,
         converters=specs,
         public_url=public_url,
         parallelism=parallelism,
@@ -105,8 +110,11 @@ def process_dataset(
     try:
         identity = recorder.identity()
         recorder.started()
-        original = store_original(recorder, collaborators.blobs, identity, work_dir, progress)
-        if not validate(recorder, collaborators.validate, original, identity, progress):
+        with step_clock("upload"):
+            original = store_original(recorder, collaborators.blobs, identity, work_dir, progress)
+        with step_clock("validate"):
+            valid = validate(recorder, collaborators.validate, original, identity, progress)
+        if not valid:
             return Outcome.VALIDATION_FAILURE
         return label_and_convert(recorder, collaborators, identity, original, work_dir, progress)
     except PipelineError as error:
@@ -250,63 +258,89 @@ def label_and_convert(
     progress: ProgressReport,
 ) -> Outcome:
     progress("label", 0.0)
-    try:
-        metadata = collaborators.extract_metadata(original)
-    except Exception as error:
-        raise PipelineError(f"extracting the dataset metadata failed: {type(error).__name__}: {error}") from error
-    recorder.metadata(_plain(metadata))
+    with step_clock("metadata"):
+        try:
+            metadata = collaborators.extract_metadata(original)
+        except Exception as error:
+            raise PipelineError(f"extracting the dataset metadata failed: {type(error).__name__}: {error}") from error
+        recorder.metadata(_plain(metadata))
     progress("label", 0.3)
+    labelled = work_dir / "labelled.h5ad"
+    with step_clock("label"):
+        try:
+            collaborators.write_labelled(original, labelled)
+        except Exception as error:
+            log.exception("labelling failed on %s", identity.dataset_version_id)
+            raise PipelineError(f"adding the ontology labels failed: {type(error).__name__}: {error}") from error
+    progress("label", 1.0)
 
-    context = conversion_context(collaborators, identity)
-    blobs = collaborators.blobs
-    existing = recorder.artifacts()
-    inputs: dict[str, Path] = {ArtifactType.RAW_H5AD: original}
-    statuses: dict[str, str] = {}
-
-    def run(specs: list[ConverterSpec], step: str) -> None:
-        todo: list[ConversionTask] = []
-        for spec in specs:
-            done = existing.get(spec.artifact_type)
-            if _present(done, blobs) or (done is not None and done.status == ConversionStatus.SKIPPED):
-                statuses[spec.artifact_type] = done.status  # type: ignore[union-attr]
-                continue
-            if spec.input_artifact not in inputs:
-                statuses[spec.artifact_type] = ConversionStatus.FAILED
-                recorder.artifact(
-                    spec.artifact_type, ConversionStatus.FAILED, message=f"its input {spec.input_artifact} is missing"
-                )
-                continue
-            recorder.artifact(spec.artifact_type, ConversionStatus.CONVERTING)
-            dest = work_dir / "out" / f"{identity.dataset_version_id}.{spec.extension}"
-            todo.append(ConversionTask(spec.artifact_type, inputs[spec.input_artifact], dest, context))
-        total = max(1, len(todo))
-        finished = 0
-
-        def on_done(outcome: ConversionOutcome) -> None:
-            nonlocal finished
-            spec = next(s for s in specs if s.artifact_type == outcome.artifact_type)
-            statuses[spec.artifact_type] = record_outcome(recorder, blobs, spec, outcome)
-            finished += 1
-            progress(step, finished / total)
-
-        collaborators.run_conversions(todo, parallelism=collaborators.parallelism, on_done=on_done)
-
-    first = [s for s in collaborators.converters if s.input_artifact == ArtifactType.RAW_H5AD]
-    rest = [s for s in collaborators.converters if s.input_artifact != ArtifactType.RAW_H5AD]
-    run(first, "label")
-    labelled = recorder.artifacts().get(ArtifactType.H5AD)
-    if not conversions_succeeded(statuses) or not _present(labelled, blobs):
-        reason = getattr(labelled, "message", None) or "no converter made it"
-        # Every other format is made from the labelled file: without it there is nothing to convert.
-        recorder.pipeline_failure(f"the labelled h5ad could not be made: {reason}")
-        return Outcome.PIPELINE_FAILURE
-    assert labelled is not None and labelled.sha256 is not None
-    inputs[ArtifactType.H5AD] = local_copy(blobs, labelled.sha256, work_dir / "labelled.h5ad")
     progress("convert", 0.0)
-    run(rest, "convert")
+    with step_clock("convert"):
+        statuses = convert_all(recorder, collaborators, identity, labelled, work_dir, progress)
+    if not conversions_succeeded(statuses):
+        missing = [t for t in REQUIRED_TYPES if statuses.get(t) != ConversionStatus.CONVERTED]
+        states = recorder.artifacts()
+        reasons = [
+            f"the {t} download could not be made: {getattr(states.get(t), 'message', None) or 'no reason given'}"
+            for t in missing
+        ]
+        recorder.pipeline_failure("; ".join(reasons))
+        return Outcome.PIPELINE_FAILURE
     recorder.succeeded()
     progress("convert", 1.0)
     return Outcome.SUCCESS
+
+
+def convert_all(
+    recorder: DatasetRecorder,
+    collaborators: Collaborators,
+    identity: VersionIdentity,
+    labelled: Path,
+    work_dir: Path,
+    progress: ProgressReport,
+) -> dict[str, str]:
+    """Run every conversion not already done, in parallel; each artifact's status is recorded as it ends,
+    so one failing conversion marks only its own artifact FAILED."""
+    context = conversion_context(collaborators, identity)
+    blobs = collaborators.blobs
+    existing = recorder.artifacts()
+    statuses: dict[str, str] = {}
+    specs = {spec.artifact_type: spec for spec in collaborators.converters}
+    todo: list[ConversionTask] = []
+    for spec in collaborators.converters:
+        done = existing.get(spec.artifact_type)
+        if _present(done, blobs) or (done is not None and done.status == ConversionStatus.SKIPPED):
+            statuses[spec.artifact_type] = done.status  # type: ignore[union-attr]
+            continue
+        recorder.artifact(spec.artifact_type, ConversionStatus.CONVERTING)
+        dest = work_dir / "out" / f"{identity.dataset_version_id}.{spec.extension}"
+        todo.append(ConversionTask(spec.artifact_type, labelled, dest, context))
+    total = max(1, len(todo))
+    finished = 0
+
+    def on_done(outcome: ConversionOutcome) -> None:
+        nonlocal finished
+        statuses[outcome.artifact_type] = record_outcome(recorder, blobs, specs[outcome.artifact_type], outcome)
+        finished += 1
+        progress("convert", finished / total)
+
+    collaborators.run_conversions(todo, parallelism=collaborators.parallelism, on_done=on_done)
+    for task in todo:  # a conversion that never reported (stopped early) must not stay CONVERTING
+        if task.artifact_type not in statuses:
+            statuses[task.artifact_type] = ConversionStatus.FAILED
+            recorder.artifact(task.artifact_type, ConversionStatus.FAILED, message="the conversion did not finish")
+    return statuses
+
+
+@contextmanager
+def step_clock(step: str) -> Iterator[None]:
+    """Log how long a step took (``bench/pipeline.py`` reads these records for its per-step times)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        seconds = time.perf_counter() - started
+        log.info("step %s took %.2f s", step, seconds, extra={"step": step, "seconds": seconds})
 
 
 def record_outcome(recorder: DatasetRecorder, blobs: BlobStore, spec: ConverterSpec, outcome: ConversionOutcome) -> str:

@@ -22,6 +22,7 @@ from cellportal.schema.ontology import OntologyIndex, ontology_index
 from cellportal.schema.report import SCHEMA_VERSION
 
 if TYPE_CHECKING:
+    import h5py
     import pandas as pd
 
     from cellportal.schema.report import ValidationReport
@@ -189,43 +190,74 @@ def _label_intended_features(uns: dict[str, Any]) -> None:
                 features[feature] = reference_files.gene_table(organism).gene_name[row]
 
 
-def write_labels(path: str | Path, out: str | Path) -> None:
-    """Write a labelled copy of ``path`` to ``out`` without validating it (see :func:`add_labels`)."""
-    import h5py
-    from anndata.io import read_elem, write_elem
+def labelled_elements(source: h5py.File) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None, dict[str, Any]]:
+    """obs, var, raw.var (None without raw) and uns of an open .h5ad, with the labels added."""
+    from anndata.io import read_elem
 
     index = ontology_index()
-    out = Path(out)
+    obs = label_obs(read_elem(source["obs"]), index)
+    for column in obs.columns:
+        if obs[column].dtype.name == "category":
+            obs[column] = obs[column].cat.remove_unused_categories()
+    obs["observation_joinid"] = observation_joinid(obs.index)
+    var = label_features(read_elem(source["var"]))
+    raw_var = label_features(read_elem(source["raw/var"])) if "raw/var" in source else None
+    uns = read_elem(source["uns"]) if "uns" in source else {}
+    organism = uns["organism_ontology_term_id"]
+    uns["organism"] = _term_label(str(organism), index)
+    _label_intended_features(uns)
+    uns["schema_version"] = SCHEMA_VERSION
+    uns["schema_reference"] = SCHEMA_REFERENCE
+    uns["is_pre_analysis"] = False
+    return obs, var, raw_var, uns
+
+
+def write_labels(path: str | Path, out: str | Path) -> None:
+    """Write a labelled copy of ``path`` to ``out`` without validating it (see :func:`add_labels`)."""
+    _write_labelled(Path(path), Path(out), link_data=False)
+
+
+def write_labelled_view(path: str | Path, out: str | Path) -> None:
+    """Write ``out``: the labelled obs, var, raw.var and uns, and every other element of ``path`` (X, raw.X,
+    obsm, layers, ...) as an HDF5 external link to it.
+
+    Read through h5py (or anndata) it is the labelled dataset, but it takes seconds to write and a few MB,
+    whatever the size of the matrices: the pipeline writes it once and every converter reads it, so the
+    labelled download is not on the path of the other formats. ``path`` must stay where it is while ``out``
+    is read (the link holds its absolute path).
+    """
+    _write_labelled(Path(path), Path(out), link_data=True)
+
+
+def _write_labelled(path: Path, out: Path, *, link_data: bool) -> None:
+    import h5py
+    from anndata.io import write_elem
+
+    source_name = str(path.resolve())
     staging = out.with_name(f".{out.name}.partial")
+
+    def carry(source: h5py.Group, target: h5py.Group, name: str) -> None:
+        if link_data:
+            target[name] = h5py.ExternalLink(source_name, f"{source.name.rstrip('/')}/{name}")
+        else:
+            source.copy(source[name], target, name=name)
+
     with h5py.File(path, "r") as source:
-        obs = label_obs(read_elem(source["obs"]), index)
-        for column in obs.columns:
-            if obs[column].dtype.name == "category":
-                obs[column] = obs[column].cat.remove_unused_categories()
-        obs["observation_joinid"] = observation_joinid(obs.index)
-        var = label_features(read_elem(source["var"]))
-        raw_var = label_features(read_elem(source["raw/var"])) if "raw/var" in source else None
-        uns = read_elem(source["uns"]) if "uns" in source else {}
-        organism = uns["organism_ontology_term_id"]
-        uns["organism"] = _term_label(str(organism), index)
-        _label_intended_features(uns)
-        uns["schema_version"] = SCHEMA_VERSION
-        uns["schema_reference"] = SCHEMA_REFERENCE
-        uns["is_pre_analysis"] = False
+        obs, var, raw_var, uns = labelled_elements(source)
         with h5py.File(staging, "w") as target:
             for key, value in source.attrs.items():
                 target.attrs[key] = value
             for name in source:
                 if name in {"obs", "var", "uns", "raw"}:
                     continue
-                source.copy(source[name], target, name=name)
+                carry(source, target, name)
             if "raw" in source:
                 raw = target.create_group("raw")
                 for key, value in source["raw"].attrs.items():
                     raw.attrs[key] = value
                 for name in source["raw"]:
                     if name != "var":
-                        source.copy(source["raw"][name], raw, name=name)
+                        carry(source["raw"], raw, name)
                 write_elem(raw, "var", raw_var)
             write_elem(target, "obs", obs)
             write_elem(target, "var", var)
