@@ -61,6 +61,7 @@ test: install install-ref system-deps frontend
 bench: install install-ref
 	$(BIN)/python bench/validate.py
 	$(BIN)/python bench/convert.py --write-doc
+	$(BIN)/python bench/pipeline.py --write-doc
 
 lint: install
 	$(BIN)/ruff check src tests bench
