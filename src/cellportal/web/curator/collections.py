@@ -15,15 +15,18 @@ from cellportal.web.curator.listing import my_collections
 from cellportal.web.curator.pages import refused, render
 from cellportal.web.identity import require_user, verify_csrf
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user)])
+router = APIRouter(include_in_schema=False)
 CSRF = [Depends(verify_csrf)]
+# My collections and creating one need an account (anonymous visitors are sent to /login); the routes of
+# one collection are answered by the policy alone, as everywhere (404 / 403), share-link holders included.
+SIGNED_IN = [Depends(require_user)]
 
 
 def workspace_url(collection_id: str) -> str:
     return f"/collections/{collection_id}/workspace"
 
 
-@router.get("/my")
+@router.get("/my", dependencies=SIGNED_IN)
 def my_page(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     return render(request, "curator/my.html", {"collections": my_collections(session, principal)})
 
@@ -61,7 +64,7 @@ async def _posted_form(request: Request) -> tuple[CollectionForm, bool]:
     return form, True
 
 
-@router.get("/collections/new")
+@router.get("/collections/new", dependencies=SIGNED_IN)
 def new_collection_page(request: Request) -> Response:
     return _form_page(
         request,
@@ -73,7 +76,7 @@ def new_collection_page(request: Request) -> Response:
     )
 
 
-@router.post("/collections/new", dependencies=CSRF)
+@router.post("/collections/new", dependencies=[*SIGNED_IN, *CSRF])
 async def create_collection(request: Request, session: SessionDep, principal: PrincipalDep) -> Response:
     form, save = await _posted_form(request)
     page = {"heading": "New collection", "action_url": "/collections/new", "cancel_url": "/my"}

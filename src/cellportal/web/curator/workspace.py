@@ -22,9 +22,11 @@ from cellportal.web.curator.pages import refused, render
 from cellportal.web.curator.preview import DatasetChange, preview
 from cellportal.web.curator.report import RuleGroup, group_report
 from cellportal.web.curator.status import DatasetRow, dataset_row, summarize
-from cellportal.web.identity import require_user, verify_csrf
+from cellportal.web.identity import verify_csrf
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(require_user)])
+# No sign-in requirement of its own: like every collection route, the policy answers (404 to whoever may not
+# know the collection, 403 to whoever may see but not change it), share-link holders included.
+router = APIRouter(include_in_schema=False)
 CSRF = [Depends(verify_csrf)]
 
 
