@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter
 
-from cellportal.web.account import sessions
+from cellportal.web.account import admin, keys, sessions, sharing
 
 router = APIRouter(include_in_schema=False)
-router.include_router(sessions.router)
+for part in (sessions, keys, admin, sharing):
+    router.include_router(part.router)
 
 __all__ = ["router"]
