@@ -4,7 +4,7 @@ Listings, facets, counts and search must filter in the database (a page of 20 ou
 of cells), so they cannot call `can()` row by row. These clauses encode the same rules as the policy's
 READ: published collections for everyone; for a signed-in user also the private ones they own or
 collaborate on; for a share-link holder the linked ones; everything for admins. Anything built on them
-never counts a private row for anyone else. `tests/unit/auth/test_visibility.py` checks they agree
+never counts a private row for anyone else. `tests/integration/auth/test_visibility.py` checks they agree
 with `can()` row by row.
 """
 

@@ -162,7 +162,7 @@ EXPECTATIONS: dict[tuple[str, str], Expect | list[Expect]] = {
     ("POST", "/admin/users/{user_id}/enable"): Expect(ADMIN_ONLY),
     ("GET", "/collections/{collection_id}/sharing"): Expect(SHARE),
     ("POST", "/collections/{collection_id}/sharing/collaborators"): Expect(
-        SHARE, data={"who": "other", "role": "viewer"}
+        SHARE, data={"who": "other-user", "role": "viewer"}
     ),
     ("POST", "/collections/{collection_id}/sharing/collaborators/{collaborator_id}/role"): Expect(
         SHARE, data={"role": "editor"}
