@@ -65,7 +65,7 @@ def _ready(session: Session, version_id: str, metadata: dict[str, Any]) -> None:
     service.set_dataset_status(session, dataset_version_id=version_id, processing_status=ProcessingStatus.SUCCESS)
 
 
-def build(session: Session, *, collections: int = 8, seed: int = 7) -> Catalog:
+def build(session: Session, *, collections: int = 5, seed: int = 7) -> Catalog:
     """``collections`` published collections of 1-5 datasets, two private ones, one withdrawn collection and
     one withdrawn dataset (neither may appear anywhere)."""
     rng = random.Random(seed)

@@ -25,7 +25,7 @@ def _dataset_rows(html: str) -> set[str]:
 
 def test_datasets_page_filters_rolls_up_searches_and_keeps_it_all_in_the_url(client: TestClient, write) -> None:
     with write() as session:
-        catalog = browse_data.build(session, collections=6, seed=3)
+        catalog = browse_data.build(session, collections=4, seed=3)
     page = client.get("/datasets")
     assert page.status_code == 200
     assert f"<strong>{len(catalog.public)}</strong> datasets" in page.text

@@ -152,7 +152,7 @@ def test_ranges_sorting_and_pages(uow: UnitOfWork) -> None:
 
 def test_rebuild_reproduces_the_index_the_hooks_wrote(uow: UnitOfWork) -> None:
     with uow() as session:
-        browse_data.build(session, collections=4, seed=9)
+        browse_data.build(session, collections=3, seed=9)
     with uow() as session:
         before = _counts(session, OWNER_P, Selection())
         for table in (BrowseTerm, BrowseDatasetToken, BrowseCollectionToken, BrowseDataset):
