@@ -87,6 +87,27 @@ ORIGINAL = _by_role(CURATORS, CURATORS, refused_reader=HIDDEN)  # the raw upload
 SHARE = _by_role({OWNER, ADMIN}, {OWNER, ADMIN}, refused_reader=FORBIDDEN)
 
 
+def _workspace(allowed: set[str]) -> Rule:
+    """Curator pages (web/curator/access.py): asked as if the collection were private, since a published
+    collection's public page is elsewhere; outsiders get 404 on a private collection, 403 on a published one."""
+
+    def rule(principal: str, state: str) -> str:
+        if state == "tombstoned":
+            return GONE
+        if principal in allowed:
+            return ALLOWED
+        if principal in READERS:
+            return FORBIDDEN
+        return HIDDEN if state == "private" else FORBIDDEN
+
+    return rule
+
+
+WORKSPACE = _workspace(READERS)
+CURATE = _workspace(CURATORS)  # EDIT and PUBLISH
+OWN = _workspace({OWNER, ADMIN})  # WITHDRAW (and deleting a private collection)
+
+
 @dataclass(frozen=True)
 class Expect:
     rule: Rule
@@ -131,6 +152,29 @@ EXPECTATIONS: dict[tuple[str, str], Expect | list[Expect]] = {
     ("GET", "/datasets/{dataset_id}/"): Expect(READ),
     ("GET", "/static/portal/portal.css"): Expect(PUBLIC),
     ("GET", "/static/portal/portal.js"): Expect(PUBLIC),
+    # --- curator pages (web/curator/) ------------------------------------------------------------------------
+    ("GET", "/my"): Expect(SIGNED_IN),
+    ("GET", "/collections/new"): Expect(SIGNED_IN),
+    ("POST", "/collections/new"): Expect(SIGNED_IN, data={}),
+    ("GET", "/collections/{collection_id}/workspace"): Expect(WORKSPACE),
+    ("GET", "/collections/{collection_id}/edit"): Expect(CURATE),
+    ("POST", "/collections/{collection_id}/edit"): Expect(CURATE, data={}),
+    ("GET", "/collections/{collection_id}/delete"): Expect(OWN),
+    ("POST", "/collections/{collection_id}/delete"): Expect(OWN, data={}),
+    ("GET", "/collections/{collection_id}/datasets/{dataset_id}/replace"): Expect(CURATE),
+    ("GET", "/collections/{collection_id}/datasets/{dataset_id}/remove"): Expect(CURATE),
+    ("POST", "/collections/{collection_id}/datasets/{dataset_id}/remove"): Expect(CURATE, data={}),
+    ("GET", "/collections/{collection_id}/publish"): Expect(CURATE),
+    ("POST", "/collections/{collection_id}/publish"): Expect(CURATE, data={}),
+    ("POST", "/collections/{collection_id}/revision"): Expect(CURATE, data={}),
+    ("GET", "/collections/{collection_id}/revision/cancel"): Expect(CURATE),
+    ("POST", "/collections/{collection_id}/revision/cancel"): Expect(CURATE, data={}),
+    ("GET", "/collections/{collection_id}/withdraw"): Expect(OWN),
+    ("POST", "/collections/{collection_id}/withdraw"): Expect(OWN, data={}),
+    ("GET", "/collections/{collection_id}/datasets/{dataset_id}/withdraw"): Expect(OWN),
+    ("POST", "/collections/{collection_id}/datasets/{dataset_id}/withdraw"): Expect(OWN, data={}),
+    # --- processing status (api/portal_status.py) -----------------------------------------------------------
+    ("GET", "/portal/api/dataset-versions/{dataset_version_id}/status"): Expect(READ),
     # --- explorer (explorer/routes.py) ----------------------------------------------------------------------
     ("GET", "/e/{any_id}/"): Expect(READ, params={"any_id": "dataset_id"}),
     ("GET", "/e/{any_id}"): Expect(PUBLIC, params={"any_id": "dataset_id"}, note="redirects to /e/{id}/"),
