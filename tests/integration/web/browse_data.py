@@ -115,13 +115,13 @@ def build(session: Session, *, collections: int = 5, seed: int = 7) -> Catalog:
     by_collection: dict[str, list[Listed]] = {}
     for d in catalog.public:
         by_collection.setdefault(d.collection_id, []).append(d)
-    victim = next(members[0] for members in by_collection.values() if len(members) >= 2)
-    dataset_id = service.resolve_dataset(session, victim.dataset_version_id)[0].id
-    service.withdraw_dataset(
-        session, dataset_id=dataset_id, reason="Wrong donor labels", now=START + timedelta(days=5000)
-    )
-    catalog.withdrawn_dataset_id = dataset_id
-    catalog.public.remove(victim)
+    victim = next((members[0] for members in by_collection.values() if len(members) >= 2), None)
+    if victim is not None:  # a collection's last dataset cannot be withdrawn alone
+        dataset_id = service.resolve_dataset(session, victim.dataset_version_id)[0].id
+        when = START + timedelta(days=5000)
+        service.withdraw_dataset(session, dataset_id=dataset_id, reason="Wrong donor labels", now=when)
+        catalog.withdrawn_dataset_id = dataset_id
+        catalog.public.remove(victim)
     return catalog
 
 
