@@ -20,9 +20,9 @@ from tests.fixtures.accounts import (
 from tests.fixtures.builders import make_collection
 
 
-def _private(write, owner_id: str) -> tuple[str, str]:
+def _private(write, owner_id: str, put_blob=None) -> tuple[str, str]:
     with write() as session:
-        version = make_collection(session, owner_id=owner_id, name="Secret draft", published=False)
+        version = make_collection(session, owner_id=owner_id, name="Secret draft", published=False, put_blob=put_blob)
         return version.collection_id, version.dataset_versions[0].id
 
 
@@ -56,12 +56,12 @@ def test_a_revoked_or_made_up_api_key_is_401_not_anonymous(client: TestClient, r
 
 
 def test_collaborators_read_private_collections_and_see_them_listed(
-    client: TestClient, runtime: Runtime, write
+    client: TestClient, runtime: Runtime, write, put_blob
 ) -> None:
     owner = create_user(runtime, "owner")
     create_user(runtime, "viewer")
     create_user(runtime, "other")
-    collection_id, dataset_version_id = _private(write, owner.id)
+    collection_id, dataset_version_id = _private(write, owner.id, put_blob)
     add_collaborator(runtime, collection_id, "viewer", "viewer", added_by=owner.id)
 
     viewer = {"Authorization": f"Bearer {create_api_key(runtime, 'viewer')}"}
@@ -74,7 +74,12 @@ def test_collaborators_read_private_collections_and_see_them_listed(
     assert client.get("/curation/v1/collections?visibility=PRIVATE", headers=other).json() == []
 
     download = client.get(f"/datasets/{dataset_version_id}.h5ad", headers=viewer, follow_redirects=False)
-    assert download.status_code != 404
+    assert download.status_code == 200
+    refused = client.get(f"/datasets/{dataset_version_id}.h5ad", headers=other, follow_redirects=False)
+    assert refused.status_code == 404
+    # The upload as received stays with the curators: a viewer is not one.
+    raw = client.get(f"/datasets/{dataset_version_id}.raw.h5ad", headers=viewer, follow_redirects=False)
+    assert raw.status_code == 404
 
 
 def test_a_share_link_opens_the_collection_and_keeps_working_inside_it(
