@@ -191,7 +191,7 @@ def test_curator_journey_from_sign_up_to_tombstone(
     curator.get_by_role("button", name="Save").click()
     expect(curator).to_have_url(workspace_url)
     curator.get_by_role("link", name="Publish this revision…").click()
-    expect(curator.locator("ul.changes")).to_contain_text("description")
+    expect(curator.locator("ul.changes")).to_contain_text("Metadata: Description")
     shot("14-revision-confirmation")
     curator.get_by_role("button", name="Publish this revision").click()
     expect(curator).to_have_url(workspace_url)
