@@ -152,27 +152,6 @@ EXPECTATIONS: dict[tuple[str, str], Expect | list[Expect]] = {
     ("GET", "/datasets/{dataset_id}/"): Expect(READ),
     ("GET", "/static/portal/portal.css"): Expect(PUBLIC),
     ("GET", "/static/portal/portal.js"): Expect(PUBLIC),
-    # --- curator pages (web/curator/) ------------------------------------------------------------------------
-    ("GET", "/my"): Expect(SIGNED_IN),
-    ("GET", "/collections/new"): Expect(SIGNED_IN),
-    ("POST", "/collections/new"): Expect(SIGNED_IN, data={}),
-    ("GET", "/collections/{collection_id}/workspace"): Expect(WORKSPACE),
-    ("GET", "/collections/{collection_id}/edit"): Expect(CURATE),
-    ("POST", "/collections/{collection_id}/edit"): Expect(CURATE, data={}),
-    ("GET", "/collections/{collection_id}/delete"): Expect(OWN),
-    ("POST", "/collections/{collection_id}/delete"): Expect(OWN, data={}),
-    ("GET", "/collections/{collection_id}/datasets/{dataset_id}/replace"): Expect(CURATE),
-    ("GET", "/collections/{collection_id}/datasets/{dataset_id}/remove"): Expect(CURATE),
-    ("POST", "/collections/{collection_id}/datasets/{dataset_id}/remove"): Expect(CURATE, data={}),
-    ("GET", "/collections/{collection_id}/publish"): Expect(CURATE),
-    ("POST", "/collections/{collection_id}/publish"): Expect(CURATE, data={}),
-    ("POST", "/collections/{collection_id}/revision"): Expect(CURATE, data={}),
-    ("GET", "/collections/{collection_id}/revision/cancel"): Expect(CURATE),
-    ("POST", "/collections/{collection_id}/revision/cancel"): Expect(CURATE, data={}),
-    ("GET", "/collections/{collection_id}/withdraw"): Expect(OWN),
-    ("POST", "/collections/{collection_id}/withdraw"): Expect(OWN, data={}),
-    ("GET", "/collections/{collection_id}/datasets/{dataset_id}/withdraw"): Expect(OWN),
-    ("POST", "/collections/{collection_id}/datasets/{dataset_id}/withdraw"): Expect(OWN, data={}),
     # --- processing status (api/portal_status.py) -----------------------------------------------------------
     ("GET", "/portal/api/dataset-versions/{dataset_version_id}/status"): Expect(READ),
     # --- explorer (explorer/routes.py) ----------------------------------------------------------------------
@@ -215,3 +194,9 @@ EXPECTATIONS: dict[tuple[str, str], Expect | list[Expect]] = {
     ("POST", "/collections/{collection_id}/sharing/links"): Expect(SHARE, data={"expires_in_days": "7"}),
     ("POST", "/collections/{collection_id}/sharing/links/{link_id}/revoke"): Expect(SHARE),
 }
+
+
+# The curator pages' rows live beside their tests (same rules as WORKSPACE / CURATE / OWN above).
+from tests.integration.web.curator_route_expectations import CURATOR_EXPECTATIONS  # noqa: E402
+
+EXPECTATIONS.update(CURATOR_EXPECTATIONS)
