@@ -13,5 +13,13 @@ if [ "$(id -u)" != 0 ]; then
   exit 0
 fi
 echo "system-deps: installing ${want[*]}"
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${want[@]}" >/dev/null
+export DEBIAN_FRONTEND=noninteractive
+# man-db's trigger rebuilds the manual index after every install: minutes on a loaded 2-core machine,
+# long enough that an interrupted install left dpkg half-configured once. Nobody reads man pages in CI.
+echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
+rm -f /var/lib/man-db/auto-update
+# Wait for another apt/dpkg (rather than failing at once), and finish an install that was interrupted.
+apt_opts=(-o DPkg::Lock::Timeout=900)
+dpkg --configure -a
+apt-get "${apt_opts[@]}" update -qq
+apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${want[@]}" >/dev/null
