@@ -117,6 +117,10 @@ class Expect:
     # A listing: besides the outcome, the private collection's id must appear only to READERS.
     lists_private: bool = False
     note: str = ""
+    # "tests/path.py::test_name": the route's access is checked there instead, because calling it needs a
+    # protocol exchange (tus headers, an upload created by the caller) the matrix's one request cannot make.
+    # The matrix checks that the named test exists, so the pointer cannot go stale silently.
+    covered_by: str = ""
 
 
 EXPECTATIONS: dict[tuple[str, str], Expect | list[Expect]] = {
@@ -193,6 +197,28 @@ EXPECTATIONS: dict[tuple[str, str], Expect | list[Expect]] = {
     ("POST", "/collections/{collection_id}/sharing/collaborators/{collaborator_id}/remove"): Expect(SHARE),
     ("POST", "/collections/{collection_id}/sharing/links"): Expect(SHARE, data={"expires_in_days": "7"}),
     ("POST", "/collections/{collection_id}/sharing/links/{link_id}/revoke"): Expect(SHARE),
+    # --- resumable uploads (api/uploads.py, tus 1.0.0) ------------------------------------------------------
+    ("OPTIONS", "/uploads/"): Expect(PUBLIC, note="tus capability discovery"),
+    ("OPTIONS", "/uploads/{upload_id}"): Expect(PUBLIC, params={"upload_id": "collection_id"}),
+    ("POST", "/uploads/"): Expect(
+        CURATE,
+        covered_by="tests/integration/uploads/test_tus.py::test_creation_needs_edit_rights_on_an_unpublished_version",
+    ),
+    ("HEAD", "/uploads/{upload_id}"): Expect(
+        CURATE, covered_by="tests/integration/uploads/test_tus.py::test_only_the_creator_sees_or_touches_an_upload"
+    ),
+    ("PATCH", "/uploads/{upload_id}"): Expect(
+        CURATE, covered_by="tests/integration/uploads/test_tus.py::test_only_the_creator_sees_or_touches_an_upload"
+    ),
+    ("DELETE", "/uploads/{upload_id}"): Expect(
+        CURATE, covered_by="tests/integration/uploads/test_tus.py::test_only_the_creator_sees_or_touches_an_upload"
+    ),
+    ("POST", "/portal/api/uploads/from-url"): Expect(
+        CURATE, covered_by="tests/integration/uploads/test_from_url.py::test_only_editors_add_from_a_url"
+    ),
+    ("GET", "/static/portal/upload.js"): Expect(PUBLIC),
+    ("GET", "/static/portal/upload.js.map"): Expect(PUBLIC),
+    ("GET", "/static/portal/upload.css"): Expect(PUBLIC),
 }
 
 
