@@ -51,7 +51,7 @@ def r_available_with_seurat() -> bool:
     probe = subprocess.run(
         ["Rscript", "-e", "suppressMessages({library(SeuratObject); library(Seurat)})"],
         capture_output=True,
-        timeout=120,
+        timeout=400,  # the first load after an install reads and caches a lot; minutes on a loaded machine
     )
     return probe.returncode == 0
 
