@@ -30,21 +30,23 @@ frontend: $(FRONTEND_BUNDLE) $(UPLOAD_BUNDLE)
 
 # The reference validator (cellxgene-schema) pins old anndata/numpy, so it lives in its own venv and
 # is driven by subprocess from the conformance tests and the benchmarks.
-$(REF_VENV)/.installed:
-	$(PYTHON) -m venv $(REF_VENV)
-	$(REF_VENV)/bin/pip install -q --upgrade pip
-	$(REF_VENV)/bin/pip install -q 'cellxgene-schema==7.1.2'
+# A reference tool in a venv of its own: $(call tool-venv,<requirement>) as the recipe of <venv>/.installed.
+define tool-venv
+	$(PYTHON) -m venv $(@D)
+	$(@D)/bin/pip install -q --upgrade pip
+	$(@D)/bin/pip install -q '$(1)'
 	touch $@
+endef
+
+$(REF_VENV)/.installed:
+	$(call tool-venv,cellxgene-schema==7.1.2)
 
 install-ref: $(REF_VENV)/.installed
 
 # The reference explorer for bench/explorer.py (cellxgene 1.3.0 pins its own numpy/anndata): its own venv too.
 CXG_VENV := .venv-cxg
 $(CXG_VENV)/.installed:
-	$(PYTHON) -m venv $(CXG_VENV)
-	$(CXG_VENV)/bin/pip install -q --upgrade pip
-	$(CXG_VENV)/bin/pip install -q 'cellxgene==1.3.0'
-	touch $@
+	$(call tool-venv,cellxgene==1.3.0)
 
 install-cxg: $(CXG_VENV)/.installed
 
@@ -76,4 +78,4 @@ migration: install
 	$(BIN)/python -c 'import sys; from cellportal.catalog import migrate; migrate.new_migration(sys.argv[1])' "$(MESSAGE)"
 
 clean:
-	rm -rf $(VENV) $(REF_VENV) .pytest_cache
+	rm -rf $(VENV) $(REF_VENV) $(CXG_VENV) .pytest_cache
