@@ -3,14 +3,11 @@ and Debian's Chromium driven by Playwright. Skipped with a reason where Chromium
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from cellportal.app import create_app
 from cellportal.catalog import migrate
@@ -18,7 +15,8 @@ from cellportal.catalog.db import transaction
 from cellportal.config import Settings
 from cellportal.explorer.routes import STATIC_DIR, mount_explorer
 from cellportal.runtime import Runtime
-from tests.conftest import free_port, require
+from tests.conftest import require
+from tests.fixtures.server import serving
 from tests.unit.explorer.support import register_explorable, write_labelled_dataset, write_store
 
 CHROMIUM_ARGS = [
@@ -53,20 +51,10 @@ def serve(settings: Settings, n_cells: int, folder: Path) -> Iterator[ExplorerSe
     app = create_app(runtime)
     if not hasattr(app.state, "explorer_stores"):
         mount_explorer(app, runtime)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the explorer test server did not start")
-        time.sleep(0.05)
     try:
-        yield ExplorerServer(f"http://127.0.0.1:{port}", dataset_id, version_id)
+        with serving(app, name="explorer test server") as base_url:
+            yield ExplorerServer(base_url, dataset_id, version_id)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         runtime.close()
 
 

@@ -12,15 +12,11 @@ to this server, and session cookies are not `Secure` (plain http on 127.0.0.1).
 
 from __future__ import annotations
 
-import hashlib
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import uvicorn
 from fastapi import FastAPI
 
 from cellportal.app import create_app
@@ -31,7 +27,9 @@ from cellportal.catalog.models import DatasetVersion
 from cellportal.config import Settings
 from cellportal.jobs.submit import upload_dataset, wait_for
 from cellportal.runtime import Runtime
+from cellportal.storage.base import hash_file
 from tests.conftest import free_port
+from tests.fixtures.server import serving
 
 # Under a loaded machine the pipeline (validation, labelling, h5ad/rds/loom/explorer conversions) of a few
 # hundred cells can take minutes; on a quiet one it takes seconds. These bound a hang, they are not waits.
@@ -134,28 +132,16 @@ def running_portal(folder: Path) -> Iterator[PortalServer]:
     runtime = Runtime(Settings(data_dir=folder / "data", public_url=base_url))
     migrate.upgrade(runtime.engine)
     app = create_app(runtime)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="portal-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not server.started:  # uvicorn has no "started" event to wait on, only this flag
-        assert time.monotonic() < deadline and thread.is_alive(), "the portal test server did not start"
-        time.sleep(0.05)
-    portal = PortalServer(base_url, runtime, app, folder)
     try:
-        yield portal
+        with serving(app, port=port, name="portal test server", start_timeout=SERVER_START_TIMEOUT_S):
+            portal = PortalServer(base_url, runtime, app, folder)
+            try:
+                yield portal
+            finally:
+                portal.wait_for_browser_uploads()
     finally:
-        try:
-            portal.wait_for_browser_uploads()
-        finally:
-            server.should_exit = True
-            thread.join(timeout=15)
-            runtime.close()
+        runtime.close()
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return hash_file(path).sha256

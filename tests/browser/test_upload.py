@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
@@ -35,7 +32,8 @@ from cellportal.catalog.statuses import ArtifactType
 from cellportal.config import Settings
 from cellportal.runtime import Runtime
 from cellportal.web.templating import templates
-from tests.conftest import free_port, require
+from tests.conftest import require
+from tests.fixtures.server import serving
 
 pytestmark = pytest.mark.browser
 
@@ -82,21 +80,14 @@ def upload_server(tmp_path: Path) -> Iterator[UploadServer]:
         )
         return HTMLResponse(html)
 
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the upload test server did not start"
-        time.sleep(0.05)
-    result = UploadServer(f"http://127.0.0.1:{port}", runtime, app, version_id)
     try:
-        yield result
+        with serving(app, name="upload test server") as base_url:
+            result = UploadServer(base_url, runtime, app, version_id)
+            try:
+                yield result
+            finally:
+                result.wait_for_jobs()
     finally:
-        result.wait_for_jobs()
-        server.should_exit = True
-        thread.join(timeout=10)
         runtime.close()
 
 

@@ -8,15 +8,12 @@ connection: a client that vanishes mid-body must leave its bytes on disk.
 from __future__ import annotations
 
 import base64
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -29,6 +26,7 @@ from cellportal.runtime import Runtime
 from cellportal.uploads.handoff import LocalJobs
 from tests.conftest import free_port
 from tests.fixtures.builders import make_collection
+from tests.fixtures.server import serving
 
 OWNER = "curator-1"  # the builders' default owner
 TOKENS = {
@@ -82,23 +80,14 @@ def runtime(engine: Engine, tmp_path: Path, settings_overrides: dict[str, object
 def server(runtime: Runtime) -> Iterator[Server]:
     app = create_app(runtime, token_resolver=StaticTokens(TOKENS))
     port = free_port()
-    uv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the upload test server did not start")
-        time.sleep(0.02)
-    server = Server(f"http://127.0.0.1:{port}", app, runtime, port)
-    try:
-        yield server
-    finally:
-        jobs = server.jobs()
-        if jobs is not None:  # a pipeline still running would write into a removed tmp_path
-            jobs.wait(timeout=120)
-        uv.should_exit = True
-        thread.join(timeout=10)
+    with serving(app, port=port, name="upload test server") as base_url:
+        server = Server(base_url, app, runtime, port)
+        try:
+            yield server
+        finally:
+            jobs = server.jobs()
+            if jobs is not None:  # a pipeline still running would write into a removed tmp_path
+                jobs.wait(timeout=120)
 
 
 @pytest.fixture
