@@ -30,7 +30,8 @@ frontend: $(FRONTEND_BUNDLE) $(UPLOAD_BUNDLE)
 
 # The reference validator (cellxgene-schema) pins old anndata/numpy, so it lives in its own venv and
 # is driven by subprocess from the conformance tests and the benchmarks.
-# A reference tool in a venv of its own: $(call tool-venv,<requirement>) as the recipe of <venv>/.installed.
+# A reference tool in a venv of its own. The stamp names the pin, so changing the pin re-installs:
+# $(VENV_DIR)/.installed-<name>-<version>: $(call tool-venv,<name>==<version>)
 define tool-venv
 	$(PYTHON) -m venv $(@D)
 	$(@D)/bin/pip install -q --upgrade pip
@@ -38,17 +39,21 @@ define tool-venv
 	touch $@
 endef
 
-$(REF_VENV)/.installed:
-	$(call tool-venv,cellxgene-schema==7.1.2)
+REF_PIN := cellxgene-schema==7.1.2
+REF_STAMP := $(REF_VENV)/.installed-$(subst ==,-,$(REF_PIN))
+$(REF_STAMP):
+	$(call tool-venv,$(REF_PIN))
 
-install-ref: $(REF_VENV)/.installed
+install-ref: $(REF_STAMP)
 
 # The reference explorer for bench/explorer.py (cellxgene 1.3.0 pins its own numpy/anndata): its own venv too.
 CXG_VENV := .venv-cxg
-$(CXG_VENV)/.installed:
-	$(call tool-venv,cellxgene==1.3.0)
+CXG_PIN := cellxgene==1.3.0
+CXG_STAMP := $(CXG_VENV)/.installed-$(subst ==,-,$(CXG_PIN))
+$(CXG_STAMP):
+	$(call tool-venv,$(CXG_PIN))
 
-install-cxg: $(CXG_VENV)/.installed
+install-cxg: $(CXG_STAMP)
 
 system-deps:
 	bash scripts/system-deps.sh
