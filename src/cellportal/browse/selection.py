@@ -21,6 +21,8 @@ SORTS = {
 DEFAULT_SORT = "published"
 PAGE_SIZE = 25
 MAX_QUERY = 200
+MAX_CELLS = 2**62 - 1  # above any real count, and (unlike an unbounded int) fits a 64-bit database integer
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,9 @@ def _int(raw: str, name: str, errors: list[str]) -> int | None:
     raw = raw.strip().replace(",", "").replace("_", "")
     if not raw:
         return None
+    if len(raw) > 20:  # longer than any count below MAX_CELLS; int() would refuse beyond 4,300 digits anyway
+        errors.append(f"{name} must be at most {MAX_CELLS:,} cells; it was ignored.")
+        return None
     try:
         value = int(raw)
     except ValueError:
@@ -90,6 +95,9 @@ def _int(raw: str, name: str, errors: list[str]) -> int | None:
         return None
     if value < 0:
         errors.append(f"{name} cannot be negative (got {value}); it was ignored.")
+        return None
+    if value > MAX_CELLS:
+        errors.append(f"{name} must be at most {MAX_CELLS:,} cells (got {raw!r}); it was ignored.")
         return None
     return value
 
@@ -140,9 +148,11 @@ def parse(params: Iterable[tuple[str, str]]) -> tuple[Selection, list[str]]:
         )
         sort = DEFAULT_SORT
     page_raw = one("page").strip() or "1"
-    page = int(page_raw) if page_raw.isdigit() and int(page_raw) >= 1 else 1
+    page = int(page_raw) if page_raw.isascii() and page_raw.isdigit() and len(page_raw) <= 7 else 0
+    if not 1 <= page <= MAX_PAGE:
+        page = 1
     if page_raw != str(page):
-        errors.append(f"Page must be a number from 1 (got {page_raw!r}); showing page 1.")
+        errors.append(f"Page must be a number from 1 to {MAX_PAGE:,} (got {page_raw!r}); showing page 1.")
     selection = Selection(
         terms=terms,
         q=q,

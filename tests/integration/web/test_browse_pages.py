@@ -76,6 +76,17 @@ def test_bad_filter_values_say_what_to_fix_and_keep_the_rest(client: TestClient,
     assert "<strong>2</strong> datasets" in page.text  # the tissue filter still applies
 
 
+def test_numbers_too_big_for_the_database_are_ignored_not_a_server_error(client: TestClient, write) -> None:
+    with write() as session:
+        make_collection(session, name="A lung atlas")
+    page = client.get("/datasets", params={"cells_min": "9" * 30, "cells_max": str(2**63), "page": "9" * 30})
+    assert page.status_code == 400
+    text = unescape(page.text)
+    assert text.count("cells; it was ignored") + text.count("cells (got") == 2
+    assert "showing page 1" in text
+    assert "<strong>2</strong> datasets" in page.text
+
+
 def test_collection_page_download_dialog_lists_formats_with_size_sha256_and_permanent_links(
     client: TestClient, write, put_blob
 ) -> None:
