@@ -45,6 +45,13 @@ _CODES: tuple[Code, ...] = (
     ),
     Code("file.empty", ERROR, "The dataset has no cells or no features."),
     Code("file.corrupt", ERROR, "Part of the file cannot be read (truncated or damaged HDF5 data)."),
+    # Ours: the reference has no such rule (it reads through the links). No reference pattern, no corpus case.
+    Code(
+        "file.external_data",
+        ERROR,
+        "Part of the file is a link to another file (an HDF5 external link, external storage or a virtual "
+        "dataset); an upload must hold all its data itself.",
+    ),
     Code(
         "validator.internal_error",
         ERROR,

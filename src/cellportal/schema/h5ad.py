@@ -29,6 +29,33 @@ def open_h5ad(path: str) -> h5py.File:
         raise UnreadableFile(f"not a readable HDF5/h5ad file ({error})") from error
 
 
+def outside_references(file: h5py.File) -> list[str]:
+    """Every element of ``file`` whose data lives in another file, described for a curator; [] if none.
+
+    HDF5 lets an element be an external link to another HDF5 file, a dataset stored in external raw files,
+    or a virtual dataset mapped onto other files. Reading such an element reads that other file, so a
+    portal that follows it would publish a file of its own server. An upload must hold all its data; this
+    walks the links without following any soft or external one.
+    """
+    found: list[str] = []
+
+    def visit(name: str, link: h5py.HardLink | h5py.SoftLink | h5py.ExternalLink) -> None:
+        if isinstance(link, h5py.SoftLink):
+            return  # a path inside this file: whatever it names is visited through its own hard link
+        if not isinstance(link, h5py.HardLink):
+            kind = "an external link" if isinstance(link, h5py.ExternalLink) else "a user-defined link"
+            found.append(f"'{name}' is {kind} to another file")
+            return
+        node = file[name]
+        if isinstance(node, h5py.Dataset) and node.external:
+            found.append(f"'{name}' stores its data in external files")
+        elif isinstance(node, h5py.Dataset) and node.is_virtual:
+            found.append(f"'{name}' is a virtual dataset mapped onto other data")
+
+    file.visititems_links(visit)
+    return found
+
+
 def encoding_type(node: h5py.Group | h5py.Dataset) -> str:
     value = node.attrs.get("encoding-type", "")
     return value.decode() if isinstance(value, bytes) else str(value)

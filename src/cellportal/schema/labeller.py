@@ -233,6 +233,8 @@ def _write_labelled(path: Path, out: Path, *, link_data: bool) -> None:
     import h5py
     from anndata.io import write_elem
 
+    from cellportal.schema.h5ad import outside_references
+
     source_name = str(path.resolve())
     staging = out.with_name(f".{out.name}.partial")
 
@@ -243,6 +245,11 @@ def _write_labelled(path: Path, out: Path, *, link_data: bool) -> None:
             source.copy(source[name], target, name=name)
 
     with h5py.File(path, "r") as source:
+        outside = outside_references(source)
+        if outside:
+            # The validator refuses such an upload; never write (or link) a labelled file that would read
+            # another file of this server.
+            raise ValueError(f"{path.name} links to data outside itself: {'; '.join(outside[:5])}")
         obs, var, raw_var, uns = labelled_elements(source)
         with h5py.File(staging, "w") as target:
             for key, value in source.attrs.items():

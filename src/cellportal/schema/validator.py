@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from cellportal.schema.dataset import Dataset, load_dataset
-from cellportal.schema.h5ad import Matrix, UnreadableFile, open_h5ad
+from cellportal.schema.h5ad import Matrix, UnreadableFile, open_h5ad, outside_references
 from cellportal.schema.issues import Issue, issue
 from cellportal.schema.ontology import OntologyIndex, ontology_index
 from cellportal.schema.report import ValidationReport
@@ -138,6 +138,16 @@ def _unique(found: list[Issue]) -> list[Issue]:
     return out
 
 
+def _external_data(outside: list[str]) -> Issue:
+    shown = "; ".join(outside[:5]) + (f" (and {len(outside) - 5} more)" if len(outside) > 5 else "")
+    return issue(
+        "file.external_data",
+        f"The file links to data outside itself: {shown}. Save the dataset as one self-contained .h5ad "
+        "(for example with AnnData's write_h5ad) and upload that. The other checks run once this is fixed.",
+        count=len(outside),
+    )
+
+
 def validate(path: str | Path, ignore_labels: bool = False) -> ValidationReport:
     """Validate one ``.h5ad`` file against schema 7.1.0; never raises for bad input."""
     started = time.perf_counter()
@@ -150,6 +160,12 @@ def validate(path: str | Path, ignore_labels: bool = False) -> ValidationReport:
         report.elapsed_seconds = time.perf_counter() - started
         return report
     with handle:
+        outside = outside_references(handle)
+        if outside:
+            # Checked before anything is read: the other checks would read (and quote) the linked file.
+            report.issues = [_external_data(outside)]
+            report.elapsed_seconds = time.perf_counter() - started
+            return report
         try:
             ds = load_dataset(str(path), handle)
         except Exception as error:  # a damaged file is reported, not raised
