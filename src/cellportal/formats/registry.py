@@ -46,7 +46,9 @@ CONVERTERS: dict[str, Converter] = {
     )
 }
 
-# Measured order of the conversions' durations at 400k cells (docs/PERFORMANCE.md, Pipeline), longest first.
+# Expected order of the conversions' durations, longest first (not measured with the labelled view): loom,
+# rds, explorer as in docs/PERFORMANCE.md's Conversions table at 400k cells (193, 176, 139 s), and h5ad last,
+# now one streaming copy (its 298 s there included a validation and labelling through a full copy).
 LONGEST_FIRST = ("loom", "rds", "explorer", "h5ad")
 
 

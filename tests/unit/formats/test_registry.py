@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from cellportal.formats.conversion import ConversionContext
-from cellportal.formats.registry import ARTIFACT_TYPES, CONVERTERS, LONGEST_FIRST, conversion_order, get_converter
+from cellportal.formats.registry import ARTIFACT_TYPES, CONVERTERS, conversion_order, get_converter
 
 
 def test_every_artifact_but_the_upload_has_a_converter() -> None:
@@ -13,10 +13,9 @@ def test_every_artifact_but_the_upload_has_a_converter() -> None:
         assert converter.extension and converter.format_version and callable(converter.convert)
 
 
-def test_every_converter_is_run_the_longest_first() -> None:
-    order = conversion_order()
-    assert {c.artifact_type for c in order} == set(CONVERTERS)
-    assert [c.artifact_type for c in order] == list(LONGEST_FIRST)
+def test_every_converter_is_run_once() -> None:
+    order = [c.artifact_type for c in conversion_order()]
+    assert sorted(order) == sorted(CONVERTERS)
 
 
 def test_unknown_artifact_type_names_the_known_ones() -> None:
