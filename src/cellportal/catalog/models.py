@@ -263,7 +263,7 @@ class Job(Base):
 # The accounts and sharing tables (users, API keys, sessions, collaborators, share links) live in
 # cellportal.auth but on this metadata: importing them here means every user of Base.metadata (the
 # migrations, their drift check, the test fixtures that empty tables) sees them.
-import cellportal.auth.models  # noqa: E402, F401
+import cellportal.auth.models  # noqa: E402
 
 # The browse index (facet terms, search words) lives in cellportal.browse, on this metadata for the same reason.
 import cellportal.browse.models  # noqa: E402, F401
