@@ -3,10 +3,14 @@
 The migration scripts ship inside the package (``catalog/migrations``). The whole upgrade runs in one
 transaction (PostgreSQL has transactional DDL; on SQLite ``BEGIN IMMEDIATE`` holds the write lock), and on
 PostgreSQL an advisory lock makes a web process and a worker that start together take turns.
+
+An upgrade that creates the browse index (0004) also fills it from what the catalog already holds, in the
+same transaction, so an upgraded catalog lists its datasets at once.
 """
 
 from __future__ import annotations
 
+import logging
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,12 +23,17 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
+from sqlalchemy.orm import Session
 
+from cellportal.browse import index as browse_index
 from cellportal.catalog.db import make_engine
 from cellportal.catalog.models import Base
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _ADVISORY_LOCK_KEY = 0x63656C6C  # "cell": any constant shared by every cellportal process
+_BROWSE_INDEX_REVISION = "0004"  # creates the (empty) browse index tables
+
+log = logging.getLogger(__name__)
 
 
 def _config(connection: Connection | None = None) -> Config:
@@ -49,10 +58,29 @@ def _connection(engine_or_url: Engine | str) -> Iterator[Connection]:
             engine.dispose()
 
 
+def _applied(connection: Connection) -> set[str]:
+    """The revisions the database is at or past."""
+    current = MigrationContext.configure(connection).get_current_revision()
+    if current is None:
+        return set()
+    return {script.revision for script in ScriptDirectory.from_config(_config()).iterate_revisions(current, "base")}
+
+
 def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
-    """Bring the catalog's tables to ``revision`` (default: the newest)."""
+    """Bring the catalog's tables to ``revision`` (default: the newest); fill the browse index if this made it."""
     with _connection(engine_or_url) as connection:
+        before = _applied(connection)
         command.upgrade(_config(connection), revision)
+        if _BROWSE_INDEX_REVISION in before or _BROWSE_INDEX_REVISION not in _applied(connection):
+            return
+        if MigrationContext.configure(connection).get_current_revision() != head_revision():
+            # The index code reads the tables through today's models, which match only the newest revision.
+            log.warning("browse index left empty: upgrade to head, then run cellportal.browse.index.rebuild")
+            return
+        with Session(bind=connection) as session:
+            collections, datasets = browse_index.rebuild(session)
+            session.flush()
+        log.info("browse index filled: %d collection versions, %d dataset versions", collections, datasets)
 
 
 def downgrade(engine_or_url: Engine | str, revision: str) -> None:

@@ -50,3 +50,22 @@ def test_the_immutability_triggers_exist_at_head(engine: Engine) -> None:
     names = _trigger_names(engine)
     for table in ("collection_versions", "dataset_versions", "artifacts", "collection_version_datasets"):
         assert any(name.startswith(f"{table}_published") for name in names), table
+
+
+def test_an_upgrade_that_creates_the_browse_index_fills_it_from_the_catalog(engine: Engine) -> None:
+    from cellportal.auth.policy import Principal
+    from cellportal.browse import queries
+    from cellportal.browse.selection import Selection
+    from cellportal.catalog.db import make_session_factory, transaction
+    from tests.fixtures.builders import make_collection
+
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        published = make_collection(session, name="A lung atlas", datasets=2)
+        dataset_version_ids = {link.dataset_version_id for link in published.dataset_links}
+    migrate.downgrade(engine, "0003")  # a catalog from before the index, holding published data
+    migrate.upgrade(engine)
+    with factory() as session:
+        page = queries.dataset_page(session, Principal(user_id="a-reader"), Selection())
+        listed = {row[0] for row in page.rows}
+    assert listed == dataset_version_ids and len(listed) == 2
