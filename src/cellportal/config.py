@@ -7,6 +7,7 @@ Values come from environment variables with the ``CELLPORTAL_`` prefix, or from 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
@@ -56,10 +57,20 @@ class Settings(BaseSettings):
     upload_url_allow_http: bool = Field(
         default=False, description="Also accept plain http:// URLs for upload-from-URL (https:// always)."
     )
+    upload_url_private_networks: str = Field(
+        default="",
+        description="Comma-separated non-public networks upload-from-URL may reach (e.g. 10.1.2.0/24); "
+        "empty: public addresses only.",
+    )
 
     def model_post_init(self, __context: object) -> None:
         if self.env == "prod" and self.secret_key == "dev-insecure-secret":
             raise ValueError("CELLPORTAL_SECRET_KEY must be set when CELLPORTAL_ENV=prod")
+        for part in filter(None, (each.strip() for each in self.upload_url_private_networks.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"CELLPORTAL_UPLOAD_URL_PRIVATE_NETWORKS: {part!r} is not a network") from None
 
     @property
     def resolved_data_dir(self) -> Path:

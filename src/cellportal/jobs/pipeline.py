@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -35,10 +34,12 @@ from cellportal.jobs.conversions import ConversionOutcome, ConversionTask, run_c
 from cellportal.jobs.recorder import ArtifactState, DatasetRecorder, VersionIdentity
 from cellportal.jobs.rules import REQUIRED_TYPES, conversions_succeeded
 from cellportal.storage import BlobStore
+from cellportal.uploads.rules import UploadRefused, UrlPolicy, check_source_url
 
 log = logging.getLogger(__name__)
 
 ProgressReport = Callable[[str, float], None]
+MAX_REDIRECTS = 5
 
 
 class Outcome(StrEnum):
@@ -76,9 +77,12 @@ class Collaborators:
     run_conversions: RunConversions = run_conversions
     parallelism: int | None = None
     context_overrides: dict[str, Any] = field(default_factory=dict)
+    source_urls: UrlPolicy = field(default_factory=UrlPolicy)  # what an upload-by-URL may be fetched from
 
 
-def default_collaborators(blobs: BlobStore, *, public_url: str, parallelism: int | None = None) -> Collaborators:
+def default_collaborators(
+    blobs: BlobStore, *, public_url: str, parallelism: int | None = None, source_urls: UrlPolicy | None = None
+) -> Collaborators:
     """The real validator, metadata extractor and format registry."""
     import cellportal.schema as schema
     from cellportal.formats.registry import conversion_order
@@ -93,6 +97,7 @@ def default_collaborators(blobs: BlobStore, *, public_url: str, parallelism: int
         converters=specs,
         public_url=public_url,
         parallelism=parallelism,
+        source_urls=source_urls or UrlPolicy(),
     )
 
 
@@ -111,7 +116,7 @@ def process_dataset(
         identity = recorder.identity()
         recorder.started()
         with step_clock("upload"):
-            original = store_original(recorder, collaborators.blobs, identity, work_dir, progress)
+            original = store_original(recorder, collaborators, identity, work_dir, progress)
         with step_clock("validate"):
             valid = validate(recorder, collaborators.validate, original, identity, progress)
         if not valid:
@@ -128,9 +133,14 @@ def process_dataset(
 
 
 def store_original(
-    recorder: DatasetRecorder, blobs: BlobStore, identity: VersionIdentity, work_dir: Path, progress: ProgressReport
+    recorder: DatasetRecorder,
+    collaborators: Collaborators,
+    identity: VersionIdentity,
+    work_dir: Path,
+    progress: ProgressReport,
 ) -> Path:
     """The original as a local file, storing it first if only its source is known (upload by URL)."""
+    blobs = collaborators.blobs
     progress("upload", 0.0)
     raw = recorder.artifacts().get(ArtifactType.RAW_H5AD)
     if not _present(raw, blobs):
@@ -138,7 +148,7 @@ def store_original(
             recorder.upload(UploadStatus.FAILED)
             raise PipelineError("no file was uploaded for this dataset version")
         recorder.upload(UploadStatus.UPLOADING)
-        downloaded = fetch_source(identity.source_uri, work_dir / "download.h5ad")
+        downloaded = fetch_source(identity.source_uri, work_dir / "download.h5ad", collaborators.source_urls)
         info = blobs.put_file(downloaded)
         recorder.artifact(ArtifactType.RAW_H5AD, ConversionStatus.CONVERTED, sha256=info.sha256, size=info.size)
         raw = ArtifactState(ArtifactType.RAW_H5AD, ConversionStatus.CONVERTED, info.sha256, info.size)
@@ -149,28 +159,29 @@ def store_original(
     return path
 
 
-def fetch_source(uri: str, destination: Path) -> Path:
-    parts = urllib.parse.urlsplit(uri)
-    try:
-        if parts.scheme in {"", "file"}:
-            shutil.copyfile(urllib.parse.unquote(parts.path) if parts.scheme else uri, destination)
-        elif parts.scheme in {"http", "https"}:
-            import httpx
+def fetch_source(url: str, destination: Path, policy: UrlPolicy) -> Path:
+    """Download `url`, following at most `MAX_REDIRECTS` redirects by hand: every hop is checked as the
+    URL itself was when it was submitted (scheme, and a host that resolves to allowed addresses only), so a
+    public URL cannot redirect the server to itself, its network or the cloud metadata service."""
+    import httpx
 
-            with httpx.stream("GET", uri, follow_redirects=True, timeout=60) as response:
-                response.raise_for_status()
-                with open(destination, "wb") as out:
-                    for chunk in response.iter_bytes(1 << 20):
-                        out.write(chunk)
-        else:
-            raise PipelineError(f"cannot fetch {uri!r}: only http(s) and file URLs are supported")
-    except (OSError, ValueError) as error:
-        raise PipelineError(f"could not fetch the file from {uri}: {error}") from error
-    except Exception as error:
-        if isinstance(error, PipelineError):
-            raise
-        raise PipelineError(f"could not fetch the file from {uri}: {error}") from error
-    return destination
+    try:
+        with httpx.Client(timeout=60, follow_redirects=False) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                check_source_url(url, policy)
+                with client.stream("GET", url) as response:
+                    if not response.is_redirect:
+                        response.raise_for_status()
+                        with open(destination, "wb") as out:
+                            for chunk in response.iter_bytes(1 << 20):
+                                out.write(chunk)
+                        return destination
+                    url = str(response.url.join(response.headers["location"]))
+            raise PipelineError(f"could not fetch the file: more than {MAX_REDIRECTS} redirects")
+    except UploadRefused as refused:
+        raise PipelineError(f"could not fetch the file from {url}: {refused}") from refused
+    except (OSError, ValueError, httpx.HTTPError, httpx.InvalidURL) as error:
+        raise PipelineError(f"could not fetch the file from {url}: {error}") from error
 
 
 def local_copy(blobs: BlobStore, sha256: str, destination: Path) -> Path:

@@ -18,6 +18,7 @@ from cellportal.jobs.heartbeat import Heartbeat, LeaseLost, Progress
 from cellportal.jobs.pipeline import Collaborators, Outcome, default_collaborators, process_dataset
 from cellportal.jobs.recorder import DatasetRecorder
 from cellportal.runtime import Runtime
+from cellportal.uploads.rules import UrlPolicy
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +64,9 @@ def run_job(
     with Heartbeat(runtime.sessions, job_id, owner, settings.job_heartbeat_seconds) as beat:
         progress = Progress(runtime.sessions, job_id, owner, beat.lost)
         try:
-            collaborators = collaborators or default_collaborators(runtime.blobs, public_url=settings.public_url)
+            collaborators = collaborators or default_collaborators(
+                runtime.blobs, public_url=settings.public_url, source_urls=UrlPolicy.of(settings)
+            )
             outcome = process_dataset(recorder, collaborators, work_dir, progress)
         except LeaseLost:
             log.warning("job %s was taken over by another worker; this attempt stops", job_id)

@@ -18,9 +18,11 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from cellportal.app import create_app
-from cellportal.auth.policy import Principal, Role
+from cellportal.auth import accounts, sharing
+from cellportal.auth.policy import CollaboratorRole, Principal, Role
 from cellportal.auth.principals import StaticTokens
 from cellportal.catalog.db import transaction
+from cellportal.catalog.models import CollectionVersion
 from cellportal.config import Settings
 from cellportal.runtime import Runtime
 from cellportal.uploads.handoff import LocalJobs
@@ -95,6 +97,26 @@ def private_version(runtime: Runtime) -> str:
     """A private collection version of OWNER with one finished dataset."""
     with transaction(runtime.sessions) as session:
         return make_collection(session, published=False, datasets=1).id
+
+
+@pytest.fixture
+def callers(runtime: Runtime, private_version: str) -> dict[str, dict[str, str]]:
+    """Headers per caller of `private_version`: anonymous (a browser that passes the CSRF check), another
+    user, and a viewer and an editor of the collection (real accounts, API keys), besides OWNER and admin."""
+    with transaction(runtime.sessions) as session:
+        collection_id = session.get(CollectionVersion, private_version).collection_id  # type: ignore[union-attr]
+        keys = {}
+        for role in CollaboratorRole:
+            user = accounts.create_user(session, role.value, None)
+            sharing.add_collaborator(session, collection_id, user.username, role, added_by=None)
+            keys[role.value] = accounts.create_api_key(session, user, "uploads").token
+    return {
+        "anonymous": {"Cookie": "cp_csrf=t", "X-CSRF-Token": "t", "Tus-Resumable": "1.0.0"},
+        "other user": as_("stranger"),
+        **{role: {"Authorization": f"Bearer {key}", "Tus-Resumable": "1.0.0"} for role, key in keys.items()},
+        "owner": as_("owner"),
+        "admin": as_("admin"),
+    }
 
 
 @pytest.fixture
