@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from cellportal import __version__
 from cellportal.api.discover.routes import router as discover_router
@@ -20,6 +21,7 @@ from cellportal.runtime import Runtime
 from cellportal.web.account import router as account_router
 from cellportal.web.curator import router as curator_router
 from cellportal.web.identity import install_identity
+from cellportal.web.routes import STATIC as PORTAL_STATIC
 from cellportal.web.routes import router as web_router
 
 
@@ -66,6 +68,7 @@ def create_app(
     app.include_router(uploads_router)  # resumable (tus) uploads and upload-from-URL
     app.include_router(portal_status_router)  # live processing status of dataset versions
     app.include_router(account_router)  # login, signup, API keys, admin users, collection sharing
+    app.mount("/static/portal", StaticFiles(directory=PORTAL_STATIC), name="portal-static")
     mount_explorer(app, runtime)  # /e/<id>: the explorer page and its data API
     if owned:
         # Shutdown handlers rather than a lifespan, so the mounted parts can add theirs (the explorer does).

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from cellportal.api.uploads import BUNDLE_DIR
+from cellportal.web.routes import STATIC as BUNDLE_DIR
 from tests.browser.portal_server import GeneratedDataset, PortalServer, running_portal
 from tests.conftest import require
 from tests.fixtures.accounts import create_user

@@ -20,7 +20,6 @@ import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse
 
-from cellportal.api.uploads import BUNDLE_DIR
 from cellportal.app import create_app
 from cellportal.auth.policy import Principal
 from cellportal.auth.principals import StaticTokens
@@ -31,6 +30,7 @@ from cellportal.catalog.models import DatasetVersion
 from cellportal.catalog.statuses import ArtifactType
 from cellportal.config import Settings
 from cellportal.runtime import Runtime
+from cellportal.web.routes import STATIC as BUNDLE_DIR
 from cellportal.web.templating import templates
 from tests.conftest import require
 from tests.fixtures.server import serving

@@ -20,12 +20,10 @@ import logging
 import os
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import FileResponse
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -40,7 +38,14 @@ from cellportal.uploads import protocol
 from cellportal.uploads.access import editable_collection_version
 from cellportal.uploads.handoff import LocalJobs, finalise_upload, submit_url
 from cellportal.uploads.protocol import TUS_VERSION, TusError
-from cellportal.uploads.rules import UploadRefused, check_length, check_source_url, clean_filename, filename_from_url
+from cellportal.uploads.rules import (
+    UploadRefused,
+    UrlPolicy,
+    check_length,
+    check_source_url,
+    clean_filename,
+    filename_from_url,
+)
 from cellportal.uploads.staging import UploadArea, UploadBusy, UploadNotFound, UploadState
 from cellportal.web.identity import verify_csrf
 
@@ -52,7 +57,6 @@ DATASET_VERSION_HEADER = "Upload-Dataset-Version-Id"
 WRITE_BUFFER = 1 << 20  # bytes gathered before one write (in a thread, off the event loop)
 CHECKPOINT = 32 << 20  # bytes between fsync + recorded offset: a crash loses at most this much
 CLEANUP_EVERY = 600.0  # seconds between two sweeps of expired uploads (per process)
-BUNDLE_DIR = Path(__file__).resolve().parents[1] / "web" / "static" / "portal"  # built by `make frontend`
 
 
 def upload_area(runtime: RuntimeDep) -> UploadArea:
@@ -359,8 +363,8 @@ def upload_from_url(
     """The pipeline downloads the file as its first step; follow it at the status URL returned."""
     replace_id = (body.replace_dataset_id or "").strip() or None
     try:
-        url = check_source_url(body.url, allow_http=runtime.settings.upload_url_allow_http)
         _authorize(runtime, principal, body.collection_version_id, replace_id)
+        url = check_source_url(body.url, UrlPolicy.of(runtime.settings))
     except UploadRefused as refused:
         raise Problem(refused.status, None, str(refused)) from None
     submitted = submit_url(
@@ -376,27 +380,3 @@ def upload_from_url(
         "dataset_version_id": submitted.dataset_version_id,
         "status_url": f"/portal/api/dataset-versions/{submitted.dataset_version_id}/status",
     }
-
-
-# The widget's bundle (frontend/src/portal, built by `make frontend`), named one by one so that the other
-# files of /static/portal/ stay with whoever serves that folder.
-@router.get("/static/portal/upload.js", include_in_schema=False)
-def upload_script() -> FileResponse:
-    return _bundle_file("upload.js", "text/javascript")
-
-
-@router.get("/static/portal/upload.js.map", include_in_schema=False)
-def upload_script_map() -> FileResponse:
-    return _bundle_file("upload.js.map", "application/json")
-
-
-@router.get("/static/portal/upload.css", include_in_schema=False)
-def upload_style() -> FileResponse:
-    return _bundle_file("upload.css", "text/css")
-
-
-def _bundle_file(name: str, media_type: str) -> FileResponse:
-    path = BUNDLE_DIR / name
-    if not path.is_file():
-        raise Problem(404, None, f"{name} is not built: run `make frontend`.")
-    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from cellportal.api.deps import PrincipalDep, RuntimeDep, SessionDep
@@ -29,6 +29,8 @@ from cellportal.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
 router.include_router(browse_router)  # /datasets and /collections
+# The portal's stylesheet and scripts, with the upload widget's bundle (built by `make frontend`): app.py
+# serves the folder at /static/portal.
 STATIC = Path(__file__).parent / "static" / "portal"
 
 
@@ -36,17 +38,6 @@ STATIC = Path(__file__).parent / "static" / "portal"
 class Instead:
     url: str
     title: str
-
-
-# Named one by one: other files under /static/portal/ (the upload widget's bundle) are served by their owners.
-@router.get("/static/portal/portal.css")
-def portal_stylesheet() -> FileResponse:
-    return FileResponse(STATIC / "portal.css", media_type="text/css", headers={"Cache-Control": "no-cache"})
-
-
-@router.get("/static/portal/portal.js")
-def portal_script() -> FileResponse:
-    return FileResponse(STATIC / "portal.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
 
 
 @router.get("/", response_class=HTMLResponse)

@@ -154,13 +154,11 @@ EXPECTATIONS: dict[tuple[str, str], Expect | list[Expect]] = {
     ("GET", "/datasets"): Expect(PUBLIC, lists_private=True),
     ("GET", "/collections"): Expect(PUBLIC, lists_private=True),
     ("GET", "/datasets/{dataset_id}/"): Expect(READ),
-    ("GET", "/static/portal/portal.css"): Expect(PUBLIC),
-    ("GET", "/static/portal/portal.js"): Expect(PUBLIC),
     # --- processing status (api/portal_status.py) -----------------------------------------------------------
     ("GET", "/portal/api/dataset-versions/{dataset_version_id}/status"): Expect(READ),
     # --- explorer (explorer/routes.py) ----------------------------------------------------------------------
     ("GET", "/e/{any_id}/"): Expect(READ, params={"any_id": "dataset_id"}),
-    ("GET", "/e/{any_id}"): Expect(PUBLIC, params={"any_id": "dataset_id"}, note="redirects to /e/{id}/"),
+    ("GET", "/e/{any_id}"): Expect(READ, params={"any_id": "dataset_id"}, note="the same page as /e/{id}/"),
     ("GET", "/e/api/v1/{version_id}/schema"): Expect(READ, params={"version_id": "dataset_version_id"}),
     ("GET", "/e/api/v1/{version_id}/genes"): Expect(READ, params={"version_id": "dataset_version_id"}),
     ("GET", "/e/api/v1/{version_id}/embedding/{name}"): Expect(
@@ -216,9 +214,6 @@ EXPECTATIONS: dict[tuple[str, str], Expect | list[Expect]] = {
     ("POST", "/portal/api/uploads/from-url"): Expect(
         CURATE, covered_by="tests/integration/uploads/test_from_url.py::test_only_editors_add_from_a_url"
     ),
-    ("GET", "/static/portal/upload.js"): Expect(PUBLIC),
-    ("GET", "/static/portal/upload.js.map"): Expect(PUBLIC),
-    ("GET", "/static/portal/upload.css"): Expect(PUBLIC),
 }
 
 

@@ -38,7 +38,7 @@ from tests.unit.explorer.support import write_labelled_dataset, write_store
 PUBLIC_URL = "https://cells.example.org"
 EXPECTATIONS_FILE = "tests/integration/auth/route_expectations.py"
 # Mounted sub-applications that are not routes of ours to classify (static files).
-UNCLASSIFIED_MOUNTS = {"/e/static"}
+UNCLASSIFIED_MOUNTS = {"/e/static", "/static/portal"}
 
 
 @dataclass(frozen=True)
