@@ -35,7 +35,7 @@ def convert(source: Path, dest: Path, ctx: ConversionContext) -> ConversionResul
     with _open(source) as src:
         if "obs" not in src or "var" not in src:
             raise ConversionError("the input is not an AnnData .h5ad: it lacks obs or var")
-        if "cell_type" not in src["obs"] and "feature_name" not in src["var"]:
+        if "cell_type" not in src["obs"] or "feature_name" not in src["var"]:
             raise ConversionError(
                 "the input carries no ontology labels (obs.cell_type, var.feature_name): the h5ad download is "
                 "made from the label step's output, not from the upload"

@@ -174,6 +174,24 @@ def test_a_publish_confirmed_before_the_datasets_changed_is_not_carried_out(
         assert session.get(Collection, private).published_version_id is None
 
 
+def test_a_publish_confirmed_before_the_description_changed_is_not_carried_out(
+    people: dict[str, Browser], private: str, write: Callable
+) -> None:
+    owner = people["owner"]
+    page = owner.get(f"/collections/{private}/publish")
+    shown = re.search(r'name="fingerprint" value="([^"]+)"', page.text).group(1)
+    with write() as session:  # meanwhile an editor rewrites the description in another tab
+        service.open_revision(session, collection_id=private).description = "Rewritten after the confirmation."
+
+    response = owner.submit(
+        f"/collections/{private}/workspace", f"/collections/{private}/publish", data={"fingerprint": shown}
+    )
+
+    assert response.headers["location"] == f"/collections/{private}/publish"
+    with write() as session:
+        assert session.get(Collection, private).published_version_id is None
+
+
 # --- revisions --------------------------------------------------------------------------------------------
 
 

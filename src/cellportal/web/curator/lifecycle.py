@@ -8,6 +8,7 @@ publishes something they were not shown (an editor's upload that finished in bet
 from __future__ import annotations
 
 import hashlib
+import json
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 
@@ -20,7 +21,7 @@ from cellportal.web.curator.access import Refused, Withdrawn, load
 from cellportal.web.curator.collections import workspace_url
 from cellportal.web.curator.flash import redirect
 from cellportal.web.curator.pages import refused, render
-from cellportal.web.curator.preview import preview
+from cellportal.web.curator.preview import METADATA_FIELDS, preview
 from cellportal.web.identity import verify_csrf
 
 # No sign-in requirement of its own: like every collection route, the policy answers (404 to whoever may not
@@ -31,9 +32,14 @@ MAX_REASON = 2000
 
 
 def fingerprint(version: CollectionVersion) -> str:
-    """Which dataset versions (and metadata state) a confirmation page showed."""
-    shown = "|".join([version.id, *(v.id for v in version.dataset_versions)])
-    return hashlib.sha256(shown.encode()).hexdigest()[:16]
+    """Which dataset versions and which metadata a confirmation page showed: a change to either in between
+    (an upload that finished, a description edited in another tab) makes the publish ask again."""
+    shown = {
+        "version": version.id,
+        "datasets": [v.id for v in version.dataset_versions],
+        "metadata": {name: getattr(version, name) for name, _ in METADATA_FIELDS},
+    }
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 # --- publish -------------------------------------------------------------------------------------------------
