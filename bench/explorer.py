@@ -53,9 +53,11 @@ def dataset(data_dir: Path, n_cells: int) -> tuple[Path, Path]:
     from cellportal.demo.generator import generate_dataset
     from cellportal.formats._explorer_store_writer import write_explorer_store
     from cellportal.formats.conversion import ConversionContext
+    from cellportal.formats.explorer_store import FORMAT_VERSION
 
     h5ad = data_dir / f"explorer-{n_cells}.h5ad"
-    store = data_dir / f"explorer-{n_cells}.explorer.h5"
+    # The format version in the name: a store left by an older writer is never measured as today's.
+    store = data_dir / f"explorer-{n_cells}-v{FORMAT_VERSION}.explorer.h5"
     if not h5ad.exists():
         generate_dataset(h5ad, n_cells=n_cells, seed=3)
     if not store.exists():
@@ -439,7 +441,7 @@ def main() -> None:
             run_in_process(store, n_cells, 10)
             continue
         stores = [store] + [
-            distinct_copy(store, args.data_dir / f"explorer-{n_cells}-copy{k}.explorer.h5", k)
+            distinct_copy(store, store.with_name(store.name.replace(".explorer.h5", f"-copy{k}.explorer.h5")), k)
             for k in range(1, args.datasets)
         ]
         runs: dict[str, Any] = {}

@@ -36,10 +36,14 @@ class ReferenceResult:
     label_errors: list[str]
 
 
+REPO_REFERENCE_PYTHON = Path(__file__).resolve().parents[2] / ".venv-ref" / "bin" / "python"  # make install-ref
+
+
 def reference_python() -> str | None:
-    """The reference venv's interpreter, from ``CELLPORTAL_REFERENCE_PYTHON`` (set by the Makefile)."""
-    configured = os.environ.get("CELLPORTAL_REFERENCE_PYTHON")
-    return configured if configured and Path(configured).exists() else None
+    """The reference venv's interpreter: ``CELLPORTAL_REFERENCE_PYTHON`` (the Makefile sets it), else the
+    repository's ``.venv-ref``, so a plain ``pytest`` run finds it too."""
+    configured = os.environ.get("CELLPORTAL_REFERENCE_PYTHON") or str(REPO_REFERENCE_PYTHON)
+    return configured if Path(configured).exists() else None
 
 
 @cache
