@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     oidc_client_id: str | None = Field(default=None, description="OpenID Connect client id.")
     oidc_client_secret: str | None = Field(default=None, description="OpenID Connect client secret.")
     oidc_label: str = Field(default="single sign-on", description="Name of the SSO button on the login page.")
+    oidc_scopes: str = Field(
+        default="openid email profile", description="Scopes asked of the OpenID Connect provider (space-separated)."
+    )
     upload_max_bytes: int = Field(
         default=100 * 1024**3, description="Largest file a browser (resumable) upload may announce, in bytes."
     )
@@ -66,11 +69,21 @@ class Settings(BaseSettings):
     def model_post_init(self, __context: object) -> None:
         if self.env == "prod" and self.secret_key == "dev-insecure-secret":
             raise ValueError("CELLPORTAL_SECRET_KEY must be set when CELLPORTAL_ENV=prod")
+        if bool(self.oidc_issuer) != bool(self.oidc_client_id):
+            # Half a configuration would hide the SSO button (or show a broken one) without saying why.
+            raise ValueError("CELLPORTAL_OIDC_ISSUER and CELLPORTAL_OIDC_CLIENT_ID are set together or not at all")
+        if self.oidc_issuer and "openid" not in self.oidc_scopes.split():
+            raise ValueError("CELLPORTAL_OIDC_SCOPES must include 'openid' (without it there is no ID token)")
         for part in filter(None, (each.strip() for each in self.upload_url_private_networks.split(","))):
             try:
                 ipaddress.ip_network(part, strict=False)
             except ValueError:
                 raise ValueError(f"CELLPORTAL_UPLOAD_URL_PRIVATE_NETWORKS: {part!r} is not a network") from None
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Sign-in through OpenID Connect is offered (the issuer and the client id are both set)."""
+        return bool(self.oidc_issuer and self.oidc_client_id)
 
     @property
     def resolved_data_dir(self) -> Path:
