@@ -64,6 +64,12 @@ def PUBLIC(principal: str, state: str) -> str:
     return ALLOWED
 
 
+def PUBLIC_IF_SSO(principal: str, state: str) -> str:
+    """OpenID Connect sign-in: public, but only where a provider is configured. The matrix's app has none, so
+    the routes do not exist for anyone (404); tests/integration/web/test_oidc.py signs in through a provider."""
+    return HIDDEN
+
+
 def SIGNED_IN(principal: str, state: str) -> str:
     return ALLOWED if principal in USERS else LOGIN
 
@@ -177,6 +183,8 @@ EXPECTATIONS: dict[tuple[str, str], Expect | list[Expect]] = {
     ("GET", "/signup"): Expect(PUBLIC),
     ("POST", "/signup"): Expect(PUBLIC, data={"username": "x", "password": "short"}),
     ("POST", "/logout"): Expect(PUBLIC),
+    ("GET", "/login/oidc"): Expect(PUBLIC_IF_SSO, note="404 here: the matrix's app has no OIDC provider"),
+    ("GET", "/login/oidc/callback"): Expect(PUBLIC_IF_SSO, note="404 here, before any state check"),
     ("GET", "/account/api-keys"): Expect(SIGNED_IN),
     ("POST", "/account/api-keys"): Expect(SIGNED_IN, data={"name": "matrix"}),
     ("POST", "/account/api-keys/{key_id}/revoke"): Expect(OWN_KEY),
