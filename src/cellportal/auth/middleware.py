@@ -9,11 +9,10 @@ private data), which says nothing about whether the link ever existed.
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
-from typing import Any
 from urllib.parse import parse_qs
 
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cellportal.auth import sharing
@@ -70,14 +69,10 @@ def _live_link_id(scope: Scope, token: str) -> str | None:
 
 
 def _cookie(scope: Scope, name: str) -> str | None:
+    """The cookie as Starlette's Request would read it (same parser, so the route and we never disagree)."""
     for key, value in scope.get("headers", []):
         if key == b"cookie":
-            jar: SimpleCookie = SimpleCookie()
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed Cookie header is the browser's problem, not a 500
-                return None
-            morsel: Any = jar.get(name)
-            if morsel is not None:
-                return str(morsel.value)
+            found = cookie_parser(value.decode("latin-1")).get(name)
+            if found is not None:
+                return found
     return None

@@ -31,7 +31,7 @@ class FailureThrottle:
         """Seconds to wait before trying again, or None when a try is allowed now."""
         now = time.monotonic()
         with self._lock:
-            failures = self._recent((address, account.lower()), now)
+            failures = self._recent((address, account.strip().lower()), now)
             if len(failures) < self.limit:
                 return None
             return max(1.0, self.window - (now - failures[0]))
@@ -41,8 +41,8 @@ class FailureThrottle:
         with self._lock:
             if len(self._failures) >= self.max_keys:
                 self._failures.clear()  # crude, but bounded memory under a flood of made-up names
-            self._recent((address, account.lower()), now).append(now)
+            self._recent((address, account.strip().lower()), now).append(now)
 
     def succeeded(self, address: str, account: str) -> None:
         with self._lock:
-            self._failures.pop((address, account.lower()), None)
+            self._failures.pop((address, account.strip().lower()), None)

@@ -54,6 +54,20 @@ def test_wrong_password_is_refused_without_saying_which_part_was_wrong(client: T
         assert SESSION_COOKIE not in client.cookies
 
 
+def test_guessing_one_accounts_password_is_stopped_whatever_the_names_case(
+    client: TestClient, runtime: Runtime
+) -> None:
+    create_user(runtime, "alice", "right-password")
+    for attempt in range(10):  # FailureThrottle's limit
+        spelled = ["alice", "Alice", " ALICE "][attempt % 3]
+        assert form_post(client, "/login", {"username": spelled, "password": "wrong"}).status_code == 400
+    stopped = form_post(client, "/login", {"username": "alice", "password": "right-password"})
+    assert stopped.status_code == 429 and "Too many failed attempts" in stopped.text
+    assert SESSION_COOKIE not in client.cookies
+    create_user(runtime, "bob", "bobs-password")  # another account from the same address is not locked out
+    assert form_post(client, "/login", {"username": "bob", "password": "bobs-password"}).status_code == 303
+
+
 def test_login_goes_back_to_next_but_never_off_site(client: TestClient, runtime: Runtime) -> None:
     create_user(runtime, "alice", "right-password")
     local = form_post(client, "/login", {"username": "alice", "password": "right-password", "next": "/docs"})

@@ -19,7 +19,17 @@ from cellportal.web.identity import CurrentUserDep, verify_csrf
 from cellportal.web.templating import templates
 
 router = APIRouter(include_in_schema=False)
-throttle = FailureThrottle()
+
+
+def _throttle(request: Request) -> FailureThrottle:
+    """The app's own failed-login counter (per app, so two apps in one process, as in tests, never share it)."""
+    state = request.app.state
+    if not hasattr(state, "login_throttle"):
+        state.login_throttle = FailureThrottle()
+    throttle: FailureThrottle = state.login_throttle
+    return throttle
+
+
 CsrfChecked = [Depends(verify_csrf)]
 
 
@@ -70,6 +80,7 @@ def login(
     next: Annotated[str | None, Form()] = None,
 ) -> Response:
     address = _client(request)
+    throttle = _throttle(request)
     wait = throttle.retry_after(address, username)
     if wait is not None:
         context = _login_context(
