@@ -25,6 +25,7 @@ START = datetime(2022, 1, 1, tzinfo=UTC)
 @dataclass
 class Listed:
     dataset_version_id: str
+    dataset_id: str  # the canonical id: what pages show and link to
     collection_id: str
     metadata: dict[str, Any]
     published_at: datetime | None
@@ -100,6 +101,7 @@ def build(session: Session, *, collections: int = 5, seed: int = 7) -> Catalog:
         for dataset, metadata in members:
             listed = Listed(
                 dataset.id,
+                dataset.dataset_id,
                 version.collection_id,
                 metadata,
                 None if private else when,
