@@ -20,6 +20,14 @@ echo 'man-db man-db/auto-update boolean false' | debconf-set-selections
 rm -f /var/lib/man-db/auto-update
 # Wait for another apt/dpkg (rather than failing at once), and finish an install that was interrupted.
 apt_opts=(-o DPkg::Lock::Timeout=900)
-dpkg --configure -a
+# `dpkg --configure -a` takes the lock without waiting, so only when dpkg says something is half-done, and
+# retried while another dpkg holds the lock.
+if [ -n "$(dpkg --audit 2>/dev/null)" ]; then
+  for attempt in 1 2 3 4 5 6 7 8 9 10; do
+    dpkg --configure -a && break
+    echo "system-deps: dpkg busy or failing (attempt $attempt), retrying in 30 s" >&2
+    sleep 30
+  done
+fi
 apt-get "${apt_opts[@]}" update -qq
 apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${want[@]}" >/dev/null
