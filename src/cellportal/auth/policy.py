@@ -4,7 +4,7 @@ Who may do what to a collection (and to its datasets and files), while it is pri
 
 | action            | admin | owner | editor | viewer | share link | anyone else |
 |-------------------|-------|-------|--------|--------|------------|-------------|
-| READ / EXPLORE    | yes   | yes   | yes    | yes    | yes        | no          |
+| READ (and explore)| yes   | yes   | yes    | yes    | yes        | no          |
 | DOWNLOAD          | yes   | yes   | yes    | yes    | yes        | no          |
 | DOWNLOAD_ORIGINAL | yes   | yes   | yes    | no     | no         | no          |
 | EDIT              | yes   | yes   | yes    | no     | no         | no          |
@@ -32,7 +32,6 @@ from enum import StrEnum
 
 class Action(StrEnum):
     READ = "read"  # see metadata (API, pages)
-    EXPLORE = "read"  # the explorer is reading (an alias of READ)
     DOWNLOAD = "download"  # fetch a derived artifact: h5ad, rds, loom, explorer store
     DOWNLOAD_ORIGINAL = "download_original"  # fetch the upload as received (raw_h5ad)
     EDIT = "edit"  # change metadata, add/replace/remove datasets, start/cancel a revision

@@ -163,9 +163,6 @@ class UploadArea:
             removed.append(upload_id)
         return removed
 
-    def expires_at(self, state: UploadState, max_age_seconds: float) -> float:
-        return state.updated_at + max_age_seconds
-
 
 def _mtime(path: Path) -> float | None:
     try:
