@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cellportal.catalog.statuses import ArtifactType, ConversionStatus, ProcessingStatus, UploadStatus
+from cellportal.jobs.submit import api_status
 
 # The conversions a reader will use, in the order the pipeline makes them.
 CONVERSIONS: tuple[tuple[str, str], ...] = (
@@ -58,18 +59,9 @@ def _tone(status: str) -> str:
     return "idle"
 
 
-def api_status(processing_status: str, validation_status: str) -> str:
-    """The Curation API's word (same rule as ``jobs.submit.api_status``, on plain values)."""
-    if processing_status == ProcessingStatus.FAILURE:
-        return "VALIDATION_FAILURE" if validation_status == "INVALID" else "PIPELINE_FAILURE"
-    if processing_status == ProcessingStatus.INITIALIZED:
-        return "PENDING"
-    return processing_status
-
-
 def dataset_row(version: Any, job: Any | None = None) -> DatasetRow:
     """A ``DatasetVersion`` (and its latest job row, if any) as the workspace shows it."""
-    status = api_status(version.processing_status, version.validation_status)
+    status = api_status(version)
     artifacts = {artifact.type: artifact for artifact in version.artifacts}
     stages = [
         Stage("Upload", version.upload_status, _tone(version.upload_status)),
