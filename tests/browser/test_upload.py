@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from cellportal.catalog.db import transaction
 from cellportal.catalog.models import DatasetVersion
 from cellportal.catalog.statuses import ArtifactType
 from cellportal.config import Settings
+from cellportal.jobs import repository as job_rows
 from cellportal.runtime import Runtime
 from cellportal.web.routes import STATIC as BUNDLE_DIR
 from cellportal.web.templating import templates
@@ -169,6 +171,45 @@ def test_an_upload_interrupted_mid_way_resumes_and_completes(
         "document.querySelector('.cp-submitted li .badge').textContent === 'VALIDATION_FAILURE'", timeout=120_000
     )
     assert "error" in item.locator(".step").inner_text()
+    assert page.errors == []
+
+
+def test_the_outcome_shows_as_soon_as_it_is_recorded_before_the_job_ends(
+    browser: Any, upload_server: UploadServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The pipeline records the outcome (with its errors), then ends its job: a poll in between gets a final
+    processing_status with `finished` still false. The row must then say the outcome, not the job's last step
+    ("validating 5 %") beside the final badge. The job's end is held here so the poll surely lands there."""
+    release = threading.Event()
+    finish = job_rows.finish
+
+    def finish_when_released(*args: Any, **kwargs: Any) -> Any:
+        release.wait(timeout=120)
+        return finish(*args, **kwargs)
+
+    monkeypatch.setattr(job_rows, "finish", finish_when_released)
+    path = tmp_path / "not-hdf5.h5ad"
+    path.write_bytes(os.urandom(2 * CHUNK))  # not HDF5: VALIDATION_FAILURE with one error, quickly
+    page = open_widget(browser, upload_server)
+    try:
+        page.set_input_files(".cp-file", str(path))
+        item = page.locator(".cp-submitted li")
+        item.wait_for(timeout=60_000)
+        page.wait_for_function(
+            "document.querySelector('.cp-submitted li .badge').textContent === 'VALIDATION_FAILURE'",
+            timeout=120_000,
+        )
+        status = page.request.get(
+            f"{upload_server.base_url}/portal/api/dataset-versions/"
+            f"{item.get_attribute('data-dataset-version-id')}/status"
+        ).json()
+        assert status["processing_status"] == "VALIDATION_FAILURE" and status["finished"] is False, status
+        assert item.locator(".step").inner_text() == "1 error"
+        assert item.locator(".progress").is_hidden()
+    finally:
+        release.set()
+    page.wait_for_selector(".cp-submitted li .cp-reload", timeout=60_000)  # finished: polling stopped
+    assert item.locator(".step").inner_text() == "1 error"
     assert page.errors == []
 
 

@@ -38,6 +38,14 @@ export function watchStatus(row) {
   poll();
 }
 
+// The outcome is known as soon as the dataset's status leaves PENDING: the pipeline records it (with its
+// errors) in one write, then ends its job a moment later, and only then does the server say `finished`.
+// A poll that lands in between must not pair the final badge with the job's last step ("validating 5 %")
+// or a still-visible progress bar; polling goes on until `finished` all the same.
+function outcomeKnown(status) {
+  return status.finished || status.processing_status !== "PENDING";
+}
+
 export function render(row, status) {
   const cell = row.querySelector(".status");
   if (!cell) return;
@@ -59,14 +67,14 @@ export function render(row, status) {
   if (progress) {
     const job = status.job;
     progress.max = 1;
-    progress.value = status.finished ? 1 : job ? job.progress : 0;
-    progress.hidden = status.finished;
+    progress.value = outcomeKnown(status) ? 1 : job ? job.progress : 0;
+    progress.hidden = outcomeKnown(status);
   }
   row.dataset.errorCount = String(status.error_count);
 }
 
 function describeStep(status) {
-  if (status.finished) {
+  if (outcomeKnown(status)) {
     if (status.error_count > 0) {
       return `${status.error_count} error${status.error_count === 1 ? "" : "s"}`;
     }
