@@ -118,6 +118,7 @@ def test_a_valid_file_uploads_and_is_processed_to_success(
 
     path = generate_dataset(tmp_path / "blood.h5ad", n_cells=300, n_genes=400, preset="human_blood", seed=3)
     page = open_widget(browser, upload_server)
+    assert page.locator(".cp-transfer").is_hidden()  # no empty bar, Pause or Cancel before a file is chosen
     page.set_input_files(".cp-file", str(path))
     page.wait_for_function("document.querySelector('.cp-bar').value === 100", timeout=60_000)
     assert page.locator(".cp-percent").inner_text() == "100 %"
