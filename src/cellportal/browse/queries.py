@@ -239,27 +239,39 @@ def facet_counts(
 
     A value is offered when some matching dataset is annotated with it, or when it is selected. Roll-up
     facets count a term's datasets including those annotated with its descendants.
+
+    The facets nothing is chosen in all count over the same rows (the whole selection), so they share one
+    grouped query; each facet with a choice needs its own, over the selection without that choice.
     """
+    unselected = [facet for facet in FACETS if not selection.chosen(facet)]
+    counted: dict[str, dict[str, tuple[str, int]]] = {facet: {} for facet in FACETS}
+    groups = [(unselected, None)] if unselected else []
+    groups += [([facet], facet) for facet in FACETS if selection.chosen(facet)]
+    for facets, skip in groups:
+        rows = matching(session, principal, selection, skip=skip)
+        count = func.count(distinct(rows.c.collection_id)) if by == "collections" else func.count()
+        chosen = selection.chosen(skip) if skip else ()
+        # Only terms some matching dataset is annotated with (not merely an ancestor of), or chosen ones.
+        offered = func.max(case((BrowseTerm.direct, 1), else_=0)) == 1
+        query = (
+            select(BrowseTerm.facet, BrowseTerm.term, func.max(BrowseTerm.label), count)
+            .join(rows, rows.c.dataset_version_id == BrowseTerm.dataset_version_id)
+            .where(BrowseTerm.facet.in_(facets))
+            .group_by(BrowseTerm.facet, BrowseTerm.term)
+            .having(or_(offered, BrowseTerm.term.in_(chosen)) if chosen else offered)
+        )
+        for facet, term, label, number in session.execute(query):
+            counted[facet][term] = (label or term, int(number))
     out: dict[str, list[FacetCount]] = {}
     for facet in FACETS:
-        rows = matching(session, principal, selection, skip=facet)
-        counted = func.count(distinct(rows.c.collection_id)) if by == "collections" else func.count()
-        query = (
-            select(
-                BrowseTerm.term, func.max(BrowseTerm.label), counted, func.max(case((BrowseTerm.direct, 1), else_=0))
-            )
-            .join(rows, rows.c.dataset_version_id == BrowseTerm.dataset_version_id)
-            .where(BrowseTerm.facet == facet)
-            .group_by(BrowseTerm.term)
-        )
-        chosen = set(selection.chosen(facet))
+        chosen_terms = set(selection.chosen(facet))
         values = [
-            FacetCount(term, label or term, count, term in chosen)
-            for term, label, count, direct in session.execute(query)
-            if direct or term in chosen
+            FacetCount(term, label, number, term in chosen_terms) for term, (label, number) in counted[facet].items()
         ]
-        missing = chosen - {v.term for v in values}
-        values += [FacetCount(term, _label(session, facet, term), 0, True) for term in sorted(missing)]
+        values += [
+            FacetCount(term, _label(session, facet, term), 0, True)
+            for term in sorted(chosen_terms - counted[facet].keys())
+        ]
         values.sort(key=lambda v: (not v.selected, -v.count, v.label.casefold()))
         out[facet] = values
     return out
