@@ -48,7 +48,7 @@ def collaborators_of(session: Session, collection_id: str) -> list[tuple[Collabo
         .where(Collaborator.collection_id == collection_id)
         .order_by(User.username)
     )
-    return [(collaborator, user) for collaborator, user in session.execute(query).tuples()]
+    return [(collaborator, user) for collaborator, user in session.execute(query)]
 
 
 def add_collaborator(
