@@ -276,8 +276,14 @@ def build_ancestor_index(ontology: str) -> Path:
 
 
 def build_all_indexes() -> list[Path]:
-    """Index every ontology of the schema (what ``cellportal reference fetch`` does ahead of time)."""
-    return [_index_path(name) if _index_path(name).exists() else build_index(name) for name in _all_names()]
+    """Index every ontology of the schema, terms and full ancestor sets (what ``cellportal reference fetch``
+    does ahead of time, so neither the first validation nor the first browse request builds one)."""
+    built = []
+    for name in _all_names():
+        built.append(_index_path(name) if _index_path(name).exists() else build_index(name))
+        ancestors = _ancestor_index_path(name)
+        built.append(ancestors if ancestors.exists() else build_ancestor_index(name))
+    return built
 
 
 def _all_names() -> list[str]:
