@@ -3,6 +3,11 @@
 Called by the catalog service when a dataset's metadata is stored and when collection text is written or
 published; ``rebuild`` indexes a whole catalog (after an upgrade, or to repair). Writing is idempotent: a
 version's rows are replaced, never appended twice.
+
+Every write here, and every catalog change to what a listing may show (publish, withdraw, removing or
+replacing a dataset, deleting a version), gives the ``browse_generation`` row a new random token in the
+writer's own transaction: database triggers do it (migration 0005), so no writer can forget. The facet
+engine compares ``generation`` on every request and reloads its snapshot when the token moved.
 """
 
 from __future__ import annotations
@@ -16,7 +21,13 @@ from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from cellportal.browse import terms as rules
-from cellportal.browse.models import BrowseCollectionToken, BrowseDataset, BrowseDatasetToken, BrowseTerm
+from cellportal.browse.models import (
+    BrowseCollectionToken,
+    BrowseDataset,
+    BrowseDatasetToken,
+    BrowseGeneration,
+    BrowseTerm,
+)
 from cellportal.catalog.models import CollectionVersion, DatasetVersion
 
 log = logging.getLogger(__name__)
@@ -82,6 +93,11 @@ def collection_token_rows(version: CollectionVersion) -> list[dict[str, Any]]:
         version.name, version.description, version.doi, version.consortia, version.publisher_metadata
     )
     return [{"token": t, "collection_version_id": version.id} for t in sorted(rules.tokens(*texts))]
+
+
+def generation(session: Session) -> str:
+    """The current generation token, as this session's transaction sees it."""
+    return session.scalar(select(BrowseGeneration.token).where(BrowseGeneration.id == 1)) or ""
 
 
 def index_dataset_version(session: Session, version: DatasetVersion) -> None:

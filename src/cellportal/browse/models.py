@@ -12,11 +12,14 @@ query time; the index never decides visibility.
 - ``browse_dataset_tokens`` / ``browse_collection_tokens``: normalised words of a dataset's title, and of a
   collection version's name, description, authors, DOI and consortia, for prefix search that runs the same
   on SQLite and PostgreSQL.
+- ``browse_generation``: one row whose token database triggers replace, in the writer's transaction, on every
+  write to the tables that decide what a listing shows (migration 0005); the facet engine reloads when it
+  moved.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from cellportal.catalog.models import Base
@@ -35,7 +38,18 @@ class BrowseDataset(Base):
 
 class BrowseTerm(Base):
     __tablename__ = "browse_terms"
-    __table_args__ = (Index("ix_browse_terms_facet_term", "facet", "term", "dataset_version_id"),)
+    __table_args__ = (
+        Index("ix_browse_terms_facet_term", "facet", "term", "dataset_version_id"),
+        # The annotated (not only ancestor) rows, so the facet engine reads them from the index alone.
+        Index(
+            "ix_browse_terms_direct",
+            "facet",
+            "term",
+            "dataset_version_id",
+            sqlite_where=text("direct = 1"),
+            postgresql_where=text("direct"),
+        ),
+    )
 
     dataset_version_id: Mapped[str] = mapped_column(
         ForeignKey("dataset_versions.id", ondelete="CASCADE"), primary_key=True
@@ -70,3 +84,12 @@ class BrowseCollectionToken(Base):
     collection_version_id: Mapped[str] = mapped_column(
         ForeignKey("collection_versions.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class BrowseGeneration(Base):
+    """A single row (id 1): a fresh random token per change to what listings may show, never reused."""
+
+    __tablename__ = "browse_generation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    token: Mapped[str] = mapped_column(String(32))
