@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -54,13 +55,12 @@ class Postings:
 
     @staticmethod
     def build(per_key: list[list[int]]) -> Postings:
-        lengths = np.fromiter((len(p) for p in per_key), dtype=np.int64, count=len(per_key))
+        lengths = np.fromiter(map(len, per_key), dtype=np.int64, count=len(per_key))
         indptr = np.zeros(len(per_key) + 1, dtype=np.int64)
         np.cumsum(lengths, out=indptr[1:])
-        flat = [target for targets in per_key for target in sorted(targets)]
-        indices = np.fromiter(flat, dtype=np.int32, count=len(flat))
+        flat = np.fromiter(chain.from_iterable(per_key), dtype=np.int32, count=int(indptr[-1]))
         owner = np.repeat(np.arange(len(per_key), dtype=np.int32), lengths)
-        return Postings(indptr, indices, owner)
+        return Postings(indptr, flat[np.lexsort((flat, owner))], owner)  # targets ascending within a key
 
     def targets(self, first: int, last: int) -> np.ndarray:
         """The targets of keys first .. last - 1 (contiguous in CSR)."""
