@@ -390,16 +390,20 @@ def render(results: dict[str, Any], command: str) -> str:
         lines += [
             f"### {int(n_cells):,} cells",
             "",
-            "| route | ours: server p50 ms | ours: client first; p50 / p95 ms | cellxgene 1.3.0: first; p50 / p95 ms |",
-            "|---|---|---|---|",
+            "| route | ours: server p50 ms | ours: client first; p50 / p95 ms | cellxgene 1.3.0: first; p50 / p95 ms "
+            "| ratio (client p50) |",
+            "|---|---|---|---|---|",
         ]
         ours, ref = runs.get("ours", {}), runs.get("reference", {})
         for route in ours.get("routes", {}):
             a = ours["routes"][route]
             b = ref.get("routes", {}).get(route)
             other = f"{b['first']:.0f}; {b['p50']:.1f} / {b['p95']:.1f}" if b else "–"
+            ratio = f"{b['p50'] / a['p50']:.1f}x" if b and a["p50"] else "–"
             server = f"{a['server_p50']:.1f}" if "server_p50" in a else "–"
-            lines.append(f"| {route} | {server} | {a['first']:.0f}; {a['p50']:.1f} / {a['p95']:.1f} | {other} |")
+            lines.append(
+                f"| {route} | {server} | {a['first']:.0f}; {a['p50']:.1f} / {a['p95']:.1f} | {other} | {ratio} |"
+            )
         if ours:
             m = ours["memory_mib"]
             lines.append("")
