@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from cellportal.auth.cookies import SHARE_COOKIE
+from cellportal.auth.cookies import SHARE_COOKIE, sign_link_ids
 from cellportal.runtime import Runtime
 from tests.fixtures.accounts import (
     add_collaborator,
@@ -116,9 +116,24 @@ def test_an_expired_or_forged_share_link_opens_nothing(client: TestClient, runti
         for link in session.query(ShareLink).all():
             link.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     assert client.get(f"/collections/{collection_id}?share={token}").status_code == 404
-    # A hand-made cookie naming the link id does not pass the signature check.
-    client.cookies.set(SHARE_COOKIE, "some-link-id~forged")
+
+
+def test_a_share_cookie_opens_only_with_the_servers_signature(client: TestClient, runtime: Runtime, write) -> None:
+    """The cookie names a live link; only the signature differs between the two requests."""
+    from cellportal.auth.models import ShareLink
+
+    owner = create_user(runtime, "owner")
+    collection_id, _ = _private(write, owner.id)
+    create_share_link(runtime, collection_id, created_by=owner.id)
+    with runtime.sessions() as session:
+        link_id = session.query(ShareLink.id).scalar()
+    use_https(client)
+    client.cookies.set(SHARE_COOKIE, f"{link_id}~{'0' * 43}")
     assert client.get(f"/collections/{collection_id}").status_code == 404
+    client.cookies.clear()
+    signed = sign_link_ids(runtime.settings.secret_key, [link_id])
+    client.cookies.set(SHARE_COOKIE, signed)
+    assert client.get(f"/collections/{collection_id}").status_code == 200
 
 
 def test_a_share_link_of_one_collection_does_not_open_another(client: TestClient, runtime: Runtime, write) -> None:
