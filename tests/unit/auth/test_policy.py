@@ -73,10 +73,6 @@ def test_who_may_do_what(who: str, principal: Principal, private: set[Action], p
                 assert can(principal, action, resource(published=False, kind=kind)) is (action in private)
 
 
-def test_explore_is_read() -> None:
-    assert Action.EXPLORE is Action.READ
-
-
 def test_a_resource_without_owner_is_private_to_admins() -> None:
     orphan = Resource(kind=ResourceKind.COLLECTION_VERSION, collection_id="c", owner_id=None, published=False)
 
