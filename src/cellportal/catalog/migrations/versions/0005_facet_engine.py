@@ -47,11 +47,17 @@ SQLITE_TOUCH = (
     "INSERT INTO browse_generation (id, token) VALUES (1, lower(hex(randomblob(16)))) "
     "ON CONFLICT (id) DO UPDATE SET token = excluded.token"
 )
+# Once per transaction (a transaction-local setting remembers it; a rolled-back savepoint forgets it with its
+# writes): the token the transaction commits covers all its writes, and a bulk load of a million rows does
+# not pile up a million versions of the one row, which would make every upsert slower than the last.
 POSTGRES_TOUCH = """
 CREATE FUNCTION browse_generation_touch() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    INSERT INTO browse_generation (id, token) VALUES (1, md5(random()::text || clock_timestamp()::text))
-    ON CONFLICT (id) DO UPDATE SET token = excluded.token;
+    IF current_setting('cellportal.browse_generation_moved', true) IS DISTINCT FROM 'yes' THEN
+        INSERT INTO browse_generation (id, token) VALUES (1, md5(random()::text || clock_timestamp()::text))
+        ON CONFLICT (id) DO UPDATE SET token = excluded.token;
+        PERFORM set_config('cellportal.browse_generation_moved', 'yes', true);
+    END IF;
     RETURN NULL;
 END
 $$
