@@ -34,7 +34,7 @@ from cellportal.browse.terms import FACETS
 from cellportal.catalog.models import Collection, CollectionVersion, CollectionVersionDataset, Dataset, DatasetVersion
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-NO_TIME = np.iinfo(np.int64).min  # a missing publication time (checked through the has_* arrays anyway)
+NO_TIME = 0  # a missing publication time; filters and sorts check the has_* arrays first
 _AGG_SEPARATOR = ","
 
 
