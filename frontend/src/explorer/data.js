@@ -4,16 +4,19 @@
 const GENES_KEPT = 8;
 
 export class DataStore {
-  // `prefetched`: {obsm key: promise of its frame}, requested before the schema arrived.
+  // `prefetched`: {obsm key: promise of its frame}, requested before the schema arrived. `genes`: a promise
+  // of the gene list, which only gene look-ups wait for (it can be large, and the first frame needs none).
   constructor(api, schema, genes, prefetched = {}) {
     this.api = api;
     this.schema = schema;
     this.nCells = schema.n_cells;
-    this.geneSymbols = genes.symbols;
-    this.geneIds = genes.ids;
-    this.geneIndex = new Map();
-    genes.symbols.forEach((s, i) => this.geneIndex.set(s.toUpperCase(), i));
-    genes.ids.forEach((s, i) => this.geneIndex.set(s.toUpperCase(), i));
+    this.genes = Promise.resolve(genes).then(({ symbols, ids }) => {
+      this.geneSymbols = symbols;
+      this.geneIds = ids;
+      this.geneIndex = new Map();
+      symbols.forEach((s, i) => this.geneIndex.set(s.toUpperCase(), i));
+      ids.forEach((s, i) => this.geneIndex.set(s.toUpperCase(), i));
+    });
     this.embeddings = new Map();
     for (const [name, frame] of Object.entries(prefetched)) {
       const positions = frame.then(({ arrays }) => normalise(arrays.x, arrays.y));
@@ -57,6 +60,7 @@ export class DataStore {
   }
 
   async gene(name) {
+    await this.genes;
     const index = this.findGene(name);
     if (index === null) throw new Error(`no gene ${name} in this dataset`);
     const key = this.geneSymbols[index];
@@ -109,10 +113,54 @@ const RANGE_SAMPLE = 200_000;
 
 function centralRange(values) {
   const stride = Math.max(1, Math.floor(values.length / RANGE_SAMPLE));
-  const sample = [];
-  for (let i = 0; i < values.length; i += stride) if (Number.isFinite(values[i])) sample.push(values[i]);
-  if (!sample.length) return [0, 1];
-  const sorted = Float64Array.from(sample).sort();
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))];
-  return [at(0.001), at(0.999)];
+  const sample = new Float64Array(Math.ceil(values.length / stride));
+  let count = 0;
+  for (let i = 0; i < values.length; i += stride) if (Number.isFinite(values[i])) sample[count++] = values[i];
+  if (!count) return [0, 1];
+  // The two quantiles are order statistics of the sample: selected in place, as a sort would place them.
+  const lo = Math.floor(0.001 * (count - 1));
+  const hi = Math.floor(0.999 * (count - 1));
+  select(sample, lo, 0, count - 1);
+  if (hi > lo) select(sample, hi, lo + 1, count - 1);
+  return [sample[lo], sample[hi]];
+}
+
+// Floyd-Rivest selection: afterwards a[k] is the value a sort would put there, no greater values before it in
+// [left, right] and no smaller ones after.
+function select(a, k, left, right) {
+  while (right > left) {
+    if (right - left > 600) {
+      const n = right - left + 1;
+      const m = k - left + 1;
+      const z = Math.log(n);
+      const s = 0.5 * Math.exp((2 * z) / 3);
+      const sd = 0.5 * Math.sqrt((z * s * (n - s)) / n) * (m - n / 2 < 0 ? -1 : 1);
+      select(a, k, Math.max(left, Math.floor(k - (m * s) / n + sd)), Math.min(right, Math.floor(k + ((n - m) * s) / n + sd)));
+    }
+    const t = a[k];
+    let i = left;
+    let j = right;
+    swap(a, left, k);
+    if (a[right] > t) swap(a, left, right);
+    while (i < j) {
+      swap(a, i, j);
+      i++;
+      j--;
+      while (a[i] < t) i++;
+      while (a[j] > t) j--;
+    }
+    if (a[left] === t) swap(a, left, j);
+    else {
+      j++;
+      swap(a, j, right);
+    }
+    if (j <= k) left = j + 1;
+    if (k <= j) right = j - 1;
+  }
+}
+
+function swap(a, i, j) {
+  const tmp = a[i];
+  a[i] = a[j];
+  a[j] = tmp;
 }

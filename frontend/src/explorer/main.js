@@ -23,6 +23,7 @@ class Explorer {
     this.selectionMask = null;
     // Milliseconds since navigation of the first paint's steps (read by bench/explorer.py).
     this.marks = { script: Math.round(performance.now()) };
+    this.frames = []; // when the plot rendered a frame (ms since navigation)
   }
 
   mark(name) {
@@ -51,23 +52,37 @@ class Explorer {
 
   async start() {
     this.buildLayout();
-    // The first embedding is known from the page, so its (large) request starts with the schema's.
+    // The first embedding is known from the page, so its (large) request starts with the schema's; the
+    // gene list is only waited for by gene look-ups and the search box.
     const first = this.state.embedding || this.config.default_embedding;
     const prefetched = first ? { [first]: this.api.embedding(first) } : {};
-    const [schema, genes] = await this.busy(Promise.all([this.api.schema(), this.api.genes()]));
+    const schema = this.busy(this.api.schema());
+    const genes = this.api.genes();
+    this.busy(genes.then((list) => this.fillGeneSearch(list))).catch(() => {});
+    // Setting up WebGL (shaders, buffers) takes a few hundred ms: done while the data is on its way, from
+    // the cell count in the page.
+    const cells = this.config.dataset?.cell_count;
+    if (Number.isInteger(cells)) this.createPlot(cells);
+    this.schema = await schema;
     this.mark("schema");
-    this.schema = schema;
-    this.data = new DataStore(this.api, schema, genes, prefetched);
-    const embeddings = schema.embeddings.map((e) => e.name);
-    if (!embeddings.includes(this.state.embedding)) this.state.embedding = schema.default_embedding;
-    this.fillControls(genes);
-    this.plot = new Plot(this.canvas, schema.n_cells, {
-      onLasso: (flat) => this.onLasso(flat),
-      onView: (camera) => this.onView(camera),
-    });
+    this.data = new DataStore(this.api, this.schema, genes, prefetched);
+    const embeddings = this.schema.embeddings.map((e) => e.name);
+    if (!embeddings.includes(this.state.embedding)) this.state.embedding = this.schema.default_embedding;
+    this.fillControls();
+    if (!this.plot || this.plot.nCells !== this.schema.n_cells) this.createPlot(this.schema.n_cells);
     await this.busy(this.renderAll());
     this.mark("ready");
     document.body.dataset.ready = "1";
+  }
+
+  createPlot(nCells) {
+    this.plot?.scatterplot.destroy();
+    this.plot = new Plot(this.canvas, nCells, {
+      onLasso: (flat) => this.onLasso(flat),
+      onView: (camera) => this.onView(camera),
+    });
+    this.plot.scatterplot.subscribe("draw", () => this.frames.push(Math.round(performance.now())));
+    this.mark("plot");
   }
 
   buildLayout() {
@@ -112,7 +127,7 @@ class Explorer {
     this.setModeButtons("panZoom");
   }
 
-  fillControls(genes) {
+  fillControls() {
     this.embeddingSelect.replaceChildren(
       ...this.schema.embeddings.map((e) => h("option", { value: e.name }, e.name.replace(/^X_/, ""))),
     );
@@ -132,9 +147,6 @@ class Explorer {
       else this.state.color = value ? { kind: "obs", name: value.slice(4) } : null;
       this.busy(this.renderColor());
     });
-    this.root.querySelector(".gene-search-slot").replaceWith(
-      geneSearch({ symbols: genes.symbols, ids: genes.ids, onPick: (symbol) => this.addGene(symbol) }),
-    );
     this.continuousBox.replaceChildren(
       ...this.schema.obs.filter((c) => c.kind === "continuous").map((c) => {
         const details = h("details", { class: "continuous-column", "data-column": c.name }, h("summary", {}, c.name));
@@ -146,12 +158,21 @@ class Explorer {
     );
   }
 
+  fillGeneSearch(genes) {
+    this.root.querySelector(".gene-search-slot").replaceWith(
+      geneSearch({ symbols: genes.symbols, ids: genes.ids, onPick: (symbol) => this.addGene(symbol) }),
+    );
+  }
+
+  // Every change to the plot after its first frame costs another full frame (over a second for a million
+  // cells in software WebGL), so the colours go first: before any positions they only fill the plot's arrays,
+  // and the first frame is drawn in them.
   async renderAll() {
+    await this.renderColor();
     await this.renderEmbedding();
     await this.renderVisibility();
     if (this.state.camera) this.plot.setCamera(this.state.camera);
     else if (this.state.subset) await this.plot.frame(this.visibleMask);
-    await this.renderColor();
     await this.renderGenes();
     await this.renderSelection();
     await this.renderDe();
@@ -177,6 +198,7 @@ class Explorer {
     this.mark("embedding");
     await this.plot.setPositions(positions);
     this.mark("drawn");
+    this.plot.indexReady.then(() => this.mark("index"));
     this.syncUrl();
   }
 

@@ -2,6 +2,7 @@
 // shift-drag or in lasso mode. Colours come in as per-cell category codes (z) or values in [0, 1] (w).
 import createScatterplot from "regl-scatterplot";
 import { BACKGROUND, continuousRamp } from "./colors.js";
+import { buildIndexOffThread, fillIndex, placeholderIndex } from "./spatial-index.js";
 
 // Fewer, larger, opaque points for small datasets; many small translucent ones for large ones, so that
 // dense regions of a million cells still show their structure.
@@ -37,9 +38,8 @@ export class Plot {
       deselectOnDblClick: false,
       deselectOnEscape: false,
       performanceMode: nCells > 1_500_000,
-      // From a million points on, the library builds its spatial index (lasso, hover) in a worker, and
-      // posting a million [x, y, z, w] arrays to it costs seconds of structured cloning before the first
-      // frame; built here it costs a fraction of that.
+      // The spatial index is always passed in (spatial-index.js): the library's own is built from a million
+      // [x, y] arrays before the first frame, on this thread or by posting them to a worker (seconds).
       spatialIndexUseWorker: false,
     });
     this.scatterplot.subscribe("lassoEnd", ({ coordinates }) => onLasso(coordinates.flat()));
@@ -53,33 +53,60 @@ export class Plot {
     this.y = null;
     this.z = new Float32Array(nCells);
     this.w = new Float32Array(nCells);
+    // [x, y, z, w] per cell, the form the library converts typed arrays into on every draw(): built once per
+    // embedding in a plain loop, recoloured in place (the library keeps this array, so it costs no memory).
+    this.points = null;
     this.spatialIndex = undefined;
+    this.indexReady = Promise.resolve();
+    this.uniform = true; // coloured by nothing: the constructor's pointColor
     this.filtered = false;
   }
 
+  // Draws new positions at once; hover and the library's lasso hits follow when the worker's index is in.
   async setPositions({ x, y }) {
     this.x = x;
     this.y = y;
-    this.spatialIndex = undefined;
+    const { z, w } = this;
+    const points = new Array(x.length);
+    for (let i = 0; i < x.length; i++) points[i] = [x[i], y[i], z[i], w[i]];
+    this.points = points;
+    const placeholder = placeholderIndex(x.length);
+    this.spatialIndex = placeholder;
+    const built = buildIndexOffThread(x, y);
     await this.redraw();
-    this.spatialIndex = this.scatterplot.get("spatialIndex");
+    this.indexReady = built.then(async (index) => {
+      if (this.spatialIndex !== placeholder) return; // other positions were drawn meanwhile
+      if (this.scatterplot.get("spatialIndex") === placeholder) fillIndex(placeholder, index);
+      else {
+        // A library that copies the index it is given: hand it the real one with a redraw.
+        this.spatialIndex = index;
+        await this.redraw();
+      }
+    });
+    this.indexReady.catch((error) => console.error("spatial index:", error)); // hover stays off
   }
 
   async redraw() {
     await this.scatterplot.draw(
-      { x: this.x, y: this.y, z: this.z, w: this.w },
+      this.points,
       { zDataType: "categorical", wDataType: "continuous", spatialIndex: this.spatialIndex, preventFilterReset: true },
     );
   }
 
+  // Every set() and draw() costs a full frame (over a second for a million cells in software WebGL), so
+  // nothing is set that is already so, and before the first positions the colours only wait for them.
   async colorUniform() {
+    if (this.uniform) return;
+    this.uniform = true;
     await this.scatterplot.set({ colorBy: null, pointColor: "#4a6fa5" });
   }
 
   async colorByCategory(codes, colors) {
     for (let i = 0; i < codes.length; i++) this.z[i] = codes[i];
+    if (this.points) for (let i = 0; i < codes.length; i++) this.points[i][2] = codes[i];
+    this.uniform = false;
     await this.scatterplot.set({ colorBy: "valueA", pointColor: colors });
-    await this.redraw();
+    if (this.points) await this.redraw();
   }
 
   // Values scaled into [0, 1] between lo and hi; missing values take the bottom of the ramp.
@@ -89,8 +116,10 @@ export class Plot {
       const v = (values[i] - lo) / span;
       this.w[i] = Number.isFinite(v) ? Math.min(1, Math.max(0, v)) : 0;
     }
+    if (this.points) for (let i = 0; i < values.length; i++) this.points[i][3] = this.w[i];
+    this.uniform = false;
     await this.scatterplot.set({ colorBy: "valueB", pointColor: this.ramp });
-    await this.redraw();
+    if (this.points) await this.redraw();
   }
 
   // Shows only the cells whose mask is 1 (null shows all). Unfiltering rebuilds the point index (seconds
