@@ -6,13 +6,16 @@ transaction moved (database triggers) makes the engine reload."""
 from __future__ import annotations
 
 import random
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from cellportal.auth.policy import Principal
-from cellportal.browse import engine, queries, synthetic
+from cellportal.browse import engine, queries, snapshot, synthetic
 from cellportal.browse.index import generation
 from cellportal.browse.selection import Selection
 from cellportal.catalog import service
@@ -172,3 +175,28 @@ def test_any_write_moves_the_generation_even_one_that_bypasses_the_service(uow: 
     with uow() as session:
         assert generation(session) != token
         assert victim.dataset_version_id not in _ids(session, STRANGER)
+
+
+def test_concurrent_requests_after_a_change_load_the_snapshot_once(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with uow() as session:
+        browse_data.build(session, collections=2, seed=27)
+    loads: list[str] = []
+    real_load = snapshot.load
+
+    def counted(session: Session, token: str) -> snapshot.Snapshot:
+        loads.append(token)
+        time.sleep(0.2)  # the others arrive while this one loads
+        return real_load(session, token)
+
+    monkeypatch.setattr(snapshot, "load", counted)
+
+    def request() -> snapshot.Snapshot:
+        with uow() as session:
+            return engine.current(session)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = list(pool.map(lambda _: request(), range(4)))
+    assert len(loads) == 1  # one thread loaded; the others waited for it and used its snapshot
+    assert all(each is found[0] for each in found)
