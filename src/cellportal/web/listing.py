@@ -74,7 +74,7 @@ def collection_cards(session: Session, rows: list[tuple[Any, ...]]) -> list[Coll
         .where(
             CollectionVersionDataset.collection_version_id.in_(version_ids),
             BrowseTerm.facet.in_(("organism", "tissue")),
-            BrowseTerm.direct.is_(True),
+            BrowseTerm.direct,  # (not .is_(True): PostgreSQL matches the partial index on "direct" only so)
         )
     )
     for version_id, facet, label in session.execute(query):
