@@ -165,16 +165,16 @@ class Explorer {
   }
 
   // Every change to the plot after its first frame costs another full frame (over a second for a million
-  // cells in software WebGL), so the colours go first: before any positions they only fill the plot's arrays,
-  // and the first frame is drawn in them.
+  // cells in software WebGL), so what a link asks for goes first: colours, shown cells, camera and selection
+  // only wait for the first positions (plot.js), which are then drawn with all of them in one frame.
   async renderAll() {
+    if (this.state.camera) await this.plot.setCamera(this.state.camera);
     await this.renderColor();
-    await this.renderEmbedding();
     await this.renderVisibility();
-    if (this.state.camera) this.plot.setCamera(this.state.camera);
-    else if (this.state.subset) await this.plot.frame(this.visibleMask);
-    await this.renderGenes();
     await this.renderSelection();
+    await this.renderEmbedding();
+    if (!this.state.camera && this.state.subset) await this.plot.frame(this.visibleMask);
+    await this.renderGenes();
     await this.renderDe();
   }
 

@@ -60,6 +60,8 @@ export class Plot {
     this.indexReady = Promise.resolve();
     this.uniform = true; // coloured by nothing: the constructor's pointColor
     this.filtered = false;
+    // What a link asks for before the first positions (shown cells, selection): drawn with them, in one frame.
+    this.pending = {};
   }
 
   // Draws new positions at once; hover and the library's lasso hits follow when the worker's index is in.
@@ -73,7 +75,10 @@ export class Plot {
     const placeholder = placeholderIndex(x.length);
     this.spatialIndex = placeholder;
     const built = buildIndexOffThread(x, y);
-    await this.redraw();
+    const pending = this.pending;
+    this.pending = {};
+    await this.redraw(pending);
+    if (pending.filter) this.filtered = true;
     this.indexReady = built.then(async (index) => {
       if (this.spatialIndex !== placeholder) return; // other positions were drawn meanwhile
       if (this.scatterplot.get("spatialIndex") === placeholder) fillIndex(placeholder, index);
@@ -86,11 +91,14 @@ export class Plot {
     this.indexReady.catch((error) => console.error("spatial index:", error)); // hover stays off
   }
 
-  async redraw() {
-    await this.scatterplot.draw(
-      this.points,
-      { zDataType: "categorical", wDataType: "continuous", spatialIndex: this.spatialIndex, preventFilterReset: true },
-    );
+  async redraw(extra = {}) {
+    await this.scatterplot.draw(this.points, {
+      zDataType: "categorical",
+      wDataType: "continuous",
+      spatialIndex: this.spatialIndex,
+      preventFilterReset: true,
+      ...extra,
+    });
   }
 
   // Every set() and draw() costs a full frame (over a second for a million cells in software WebGL), so
@@ -125,25 +133,31 @@ export class Plot {
   // Shows only the cells whose mask is 1 (null shows all). Unfiltering rebuilds the point index (seconds
   // at a million cells), so it is skipped when nothing is filtered.
   async show(mask) {
+    if (!this.points) {
+      if (mask) this.pending.filter = indicesOf(mask);
+      else delete this.pending.filter;
+      return;
+    }
     if (!mask) {
       if (this.filtered) await this.scatterplot.unfilter({ preventEvent: true });
       this.filtered = false;
       return;
     }
-    const visible = [];
-    for (let i = 0; i < mask.length; i++) if (mask[i]) visible.push(i);
-    await this.scatterplot.filter(visible, { preventEvent: true });
+    await this.scatterplot.filter(indicesOf(mask), { preventEvent: true });
     this.filtered = true;
   }
 
   highlight(mask) {
+    if (!this.points) {
+      if (mask) this.pending.select = indicesOf(mask);
+      else delete this.pending.select;
+      return;
+    }
     if (!mask) {
       this.scatterplot.deselect({ preventEvent: true });
       return;
     }
-    const selected = [];
-    for (let i = 0; i < mask.length; i++) if (mask[i]) selected.push(i);
-    this.scatterplot.select(selected, { preventEvent: true });
+    this.scatterplot.select(indicesOf(mask), { preventEvent: true });
   }
 
   setMode(mode) {
@@ -177,6 +191,12 @@ export class Plot {
   }
 
   setCamera([x, y, distance]) {
-    this.scatterplot.set({ cameraTarget: [x, y], cameraDistance: distance });
+    return this.scatterplot.set({ cameraTarget: [x, y], cameraDistance: distance });
   }
+}
+
+function indicesOf(mask) {
+  const indices = [];
+  for (let i = 0; i < mask.length; i++) if (mask[i]) indices.push(i);
+  return indices;
 }
