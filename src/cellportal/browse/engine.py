@@ -36,6 +36,7 @@ from cellportal.browse.snapshot import Postings, Snapshot, micros
 from cellportal.browse.terms import FACETS, query_tokens
 from cellportal.catalog.models import Collection
 
+_VISIBLE_KEY = "cellportal.browse.visible_rows"
 _KEEP = 2  # snapshots kept per database: a request still reading the previous token need not reload
 
 
@@ -91,11 +92,25 @@ class View:
 
 def view(session: Session, principal: Principal, selection: Selection | None = None) -> View:
     snap = current(session)
-    ids = session.scalars(select(Collection.id).where(visible_collections_clause(principal)))
-    allowed = np.zeros(len(snap.collection_ids), dtype=bool)
-    codes = [code for code in map(snap.collection_code.get, ids) if code is not None]
-    allowed[np.array(codes, dtype=np.int64)] = True
-    return View(snap, allowed[snap.row_collection], _masks(snap, selection) if selection else {})
+    return View(snap, _visible_rows(session, principal, snap), _masks(snap, selection) if selection else {})
+
+
+def _visible_rows(session: Session, principal: Principal, snap: Snapshot) -> np.ndarray:
+    """The rows of collections `principal` may see. A page asks several questions in one transaction (rows,
+    facets, ranges, cards), so the answer is kept for that transaction; a new transaction reads it again."""
+    transaction = session.get_transaction()
+    held = session.info.get(_VISIBLE_KEY)
+    if held is None or transaction is None or held[0] is not transaction:
+        held = session.info[_VISIBLE_KEY] = (transaction, {})
+    kept: dict[tuple[Principal, str], np.ndarray] = held[1]
+    key = (principal, snap.token)
+    if key not in kept:
+        ids = session.scalars(select(Collection.id).where(visible_collections_clause(principal)))
+        allowed = np.zeros(len(snap.collection_ids), dtype=bool)
+        codes = [code for code in map(snap.collection_code.get, ids) if code is not None]
+        allowed[np.array(codes, dtype=np.int64)] = True
+        kept[key] = allowed[snap.row_collection]
+    return kept[key]
 
 
 def _rows_of(postings: Postings, keys: Iterable[int], size: int) -> np.ndarray:
