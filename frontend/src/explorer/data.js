@@ -17,6 +17,7 @@ export class DataStore {
       symbols.forEach((s, i) => this.geneIndex.set(s.toUpperCase(), i));
       ids.forEach((s, i) => this.geneIndex.set(s.toUpperCase(), i));
     });
+    this.genes.catch(() => {}); // reported by the search box's loading and by gene()
     this.embeddings = new Map();
     for (const [name, frame] of Object.entries(prefetched)) {
       const positions = frame.then(({ arrays }) => normalise(arrays.x, arrays.y));
