@@ -112,7 +112,7 @@ function normalise(rawX, rawY) {
 
 const RANGE_SAMPLE = 200_000;
 
-function centralRange(values) {
+export function centralRange(values) {
   const stride = Math.max(1, Math.floor(values.length / RANGE_SAMPLE));
   const sample = new Float64Array(Math.ceil(values.length / stride));
   let count = 0;
