@@ -261,3 +261,22 @@ __all__ = [
     "recent_collections",
     "totals",
 ]
+
+
+def annotated_labels(session: Session, collection_ids: list[str], facet: str) -> dict[str, list[str]]:
+    """Per listed collection, the labels of the `facet` terms its datasets are annotated with (not ancestors),
+    sorted: what a collection card names (its organisms, its tissues). The caller has already decided the
+    collections may be shown."""
+    snap = engine.current(session)
+    codes = [snap.collection_code[i] for i in collection_ids if i in snap.collection_code]
+    found: dict[str, set[str]] = {i: set() for i in collection_ids}
+    if not codes or facet not in snap.facet_terms:
+        return {i: sorted(v) for i, v in found.items()}
+    first, last = snap.facet_terms[facet]
+    start, stop = int(snap.direct.indptr[first]), int(snap.direct.indptr[last])
+    rows = snap.direct.indices[start:stop]
+    owners = snap.direct.owner[start:stop]
+    wanted = np.isin(snap.row_collection[rows], np.asarray(codes, dtype=snap.row_collection.dtype))
+    for row, term in zip(rows[wanted].tolist(), owners[wanted].tolist(), strict=True):
+        found[snap.collection_ids[int(snap.row_collection[row])]].add(snap.labels[term])
+    return {i: sorted(v) for i, v in found.items()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from cellportal.api.discover.present import Presenter, doi_label
-from cellportal.browse.models import BrowseTerm
-from cellportal.catalog.models import CollectionVersion, CollectionVersionDataset, DatasetVersion
+from cellportal.browse import queries as browse
+from cellportal.catalog.models import CollectionVersion, DatasetVersion
 from cellportal.web.reader import DatasetRow, dataset_row
 
 
@@ -67,18 +66,10 @@ def collection_cards(session: Session, rows: list[tuple[Any, ...]]) -> list[Coll
             .options(selectinload(CollectionVersion.collection))
         )
     }
-    terms: dict[tuple[str, str], set[str]] = defaultdict(set)
-    query = (
-        select(CollectionVersionDataset.collection_version_id, BrowseTerm.facet, BrowseTerm.label)
-        .join(BrowseTerm, BrowseTerm.dataset_version_id == CollectionVersionDataset.dataset_version_id)
-        .where(
-            CollectionVersionDataset.collection_version_id.in_(version_ids),
-            BrowseTerm.facet.in_(("organism", "tissue")),
-            BrowseTerm.direct,  # (not .is_(True): PostgreSQL matches the partial index on "direct" only so)
-        )
-    )
-    for version_id, facet, label in session.execute(query):
-        terms[(version_id, facet)].add(label)
+    # What the cards name comes from the facet engine's snapshot (in memory), not a join over browse_terms.
+    collection_ids = [r[0] for r in rows]
+    organisms = browse.annotated_labels(session, collection_ids, "organism")
+    tissues = browse.annotated_labels(session, collection_ids, "tissue")
     cards = []
     for collection_id, version_id, datasets, cells in rows:
         version = versions[version_id]
@@ -92,8 +83,8 @@ def collection_cards(session: Session, rows: list[tuple[Any, ...]]) -> list[Coll
                 cells=int(cells or 0),
                 published_at=version.collection.originally_published_at,
                 private=version.published_at is None,
-                organisms=sorted(terms[(version_id, "organism")]),
-                tissues=sorted(terms[(version_id, "tissue")]),
+                organisms=organisms[collection_id],
+                tissues=tissues[collection_id],
             )
         )
     return cards

@@ -163,3 +163,25 @@ def test_withdrawn_collection_and_dataset_answer_410_saying_what_when_why_and_wh
     # ... and from browse and home.
     assert "A retracted atlas" not in client.get("/").text
     assert dataset_id not in client.get("/datasets").text
+
+
+def test_collection_cards_name_the_organisms_and_tissues_of_their_listed_datasets(write) -> None:
+    from cellportal.auth.policy import Principal
+    from cellportal.browse import queries
+    from cellportal.browse.selection import Selection
+    from cellportal.web.listing import collection_cards
+
+    with write() as session:
+        catalog = browse_data.build(session, collections=4, seed=11)
+    expected: dict[str, dict[str, set[str]]] = {}
+    for listed in catalog.visible(owner=True):
+        mine = expected.setdefault(listed.collection_id, {"organism": set(), "tissue": set()})
+        for facet in mine:
+            mine[facet] |= {value["label"] for value in listed.metadata[facet]}
+    with write() as session:
+        page = queries.collection_page(session, Principal(user_id=browse_data.OWNER), Selection())
+        cards = collection_cards(session, page.rows)
+    assert {card.id for card in cards} == set(expected)
+    for card in cards:
+        assert card.organisms == sorted(expected[card.id]["organism"]), card.name
+        assert card.tissues == sorted(expected[card.id]["tissue"]), card.name
