@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ctypes
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,10 +81,11 @@ def differential_expression(data: ExplorerData, comparison: Comparison, top: int
     chosen = up + down
 
     n1, n2 = moments1.n, moments2.n
+    table_values: Iterable[tuple[np.ndarray, np.ndarray]]
     if rows1 is not None and rows2 is not None:
         values1 = data.values_of_genes(rows1, chosen, data.n_genes)
         values2 = data.values_of_genes(rows2, chosen, data.n_genes)
-        table_values = list(zip(values1, values2, strict=True))
+        table_values = zip(values1, values2, strict=True)
     else:
         table_values = _column_values(data, comparison, chosen)
     _, wilcoxon_p = rank_sum_tests(table_values, n1, n2)
@@ -129,13 +131,13 @@ def _small_selection_rows(data: ExplorerData, mask: np.ndarray) -> tuple[np.ndar
     return data.selected_rows(mask)
 
 
-def _column_values(data: ExplorerData, comparison: Comparison, genes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Each gene's non-zero values in set 1 and set 2, from its gene-major column."""
-    columns = []
+def _column_values(
+    data: ExplorerData, comparison: Comparison, genes: list[int]
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Each gene's non-zero values in set 1 and set 2, from its gene-major column, one gene at a time."""
     for gene in genes:
         cells, values = data.genes.slice(gene)
-        columns.append((values[comparison.set1[cells]], values[comparison.set2[cells]]))
-    return columns
+        yield values[comparison.set1[cells]], values[comparison.set2[cells]]
 
 
 def _give_back_freed_memory() -> None:
