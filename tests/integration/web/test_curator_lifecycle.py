@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -155,14 +156,24 @@ def test_publishing_is_refused_with_every_reason(people: dict[str, Browser], wri
         assert session.get(Collection, failing.collection_id).published_version_id is None
 
 
-def test_a_publish_confirmed_before_the_datasets_changed_is_not_carried_out(
-    people: dict[str, Browser], private: str, write: Callable
+def _add_a_dataset(session: Any, version: Any) -> None:
+    add_ready_dataset(session, version, title="Late addition")
+
+
+def _rewrite_the_description(session: Any, version: Any) -> None:
+    version.description = "Rewritten after the confirmation."
+
+
+@pytest.mark.parametrize("meanwhile", [_add_a_dataset, _rewrite_the_description])
+def test_a_publish_confirmed_before_the_collection_changed_is_not_carried_out(
+    people: dict[str, Browser], private: str, write: Callable, meanwhile: Callable
 ) -> None:
+    """An editor changes the collection (in another tab) between the confirmation page and the publish."""
     owner = people["owner"]
     page = owner.get(f"/collections/{private}/publish")
     shown = re.search(r'name="fingerprint" value="([^"]+)"', page.text).group(1)
-    with write() as session:  # meanwhile an editor adds a dataset
-        add_ready_dataset(session, service.open_revision(session, collection_id=private), title="Late addition")
+    with write() as session:
+        meanwhile(session, service.open_revision(session, collection_id=private))
 
     response = owner.submit(
         f"/collections/{private}/workspace", f"/collections/{private}/publish", data={"fingerprint": shown}
@@ -170,24 +181,6 @@ def test_a_publish_confirmed_before_the_datasets_changed_is_not_carried_out(
 
     assert response.headers["location"] == f"/collections/{private}/publish"
     assert "changed since the confirmation page" in owner.follow(response).text
-    with write() as session:
-        assert session.get(Collection, private).published_version_id is None
-
-
-def test_a_publish_confirmed_before_the_description_changed_is_not_carried_out(
-    people: dict[str, Browser], private: str, write: Callable
-) -> None:
-    owner = people["owner"]
-    page = owner.get(f"/collections/{private}/publish")
-    shown = re.search(r'name="fingerprint" value="([^"]+)"', page.text).group(1)
-    with write() as session:  # meanwhile an editor rewrites the description in another tab
-        service.open_revision(session, collection_id=private).description = "Rewritten after the confirmation."
-
-    response = owner.submit(
-        f"/collections/{private}/workspace", f"/collections/{private}/publish", data={"fingerprint": shown}
-    )
-
-    assert response.headers["location"] == f"/collections/{private}/publish"
     with write() as session:
         assert session.get(Collection, private).published_version_id is None
 
