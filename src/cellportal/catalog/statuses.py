@@ -61,3 +61,13 @@ class CollectionLinkType(StrEnum):
     LAB_WEBSITE = "LAB_WEBSITE"
     OTHER = "OTHER"
     DATA_SOURCE = "DATA_SOURCE"
+
+
+def api_status(processing_status: str, validation_status: str) -> str:
+    """The Curation API's word for a dataset version's state (CELLxGENE Discover's contract): a failure says
+    whether validation refused the file or the pipeline broke, and a version not yet picked up is PENDING."""
+    if processing_status == ProcessingStatus.FAILURE:
+        return "VALIDATION_FAILURE" if validation_status == ValidationStatus.INVALID else "PIPELINE_FAILURE"
+    if processing_status == ProcessingStatus.INITIALIZED:
+        return "PENDING"
+    return str(processing_status)

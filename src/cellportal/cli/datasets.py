@@ -18,7 +18,7 @@ def datasets(
     from cellportal.catalog import service as catalog
     from cellportal.catalog.db import transaction
     from cellportal.catalog.errors import CatalogError
-    from cellportal.jobs.submit import api_status
+    from cellportal.catalog.statuses import api_status
 
     configure_logging()
     runtime = open_runtime()
@@ -38,7 +38,7 @@ def datasets(
                     "dataset_id": v.dataset_id,
                     "dataset_version_id": v.id,
                     "title": v.title or v.original_filename,
-                    "processing_status": api_status(v),
+                    "processing_status": api_status(v.processing_status, v.validation_status),
                     "cell_count": (v.dataset_metadata or {}).get("cell_count"),
                     "artifacts": ",".join(f"{a.type}:{a.status}" for a in v.artifacts),
                 }

@@ -17,7 +17,7 @@ from typing import Any
 from cellportal.catalog import service as catalog
 from cellportal.catalog.db import transaction
 from cellportal.catalog.models import DatasetVersion, Job
-from cellportal.catalog.statuses import JobState, ProcessingStatus, ValidationStatus
+from cellportal.catalog.statuses import JobState, ProcessingStatus, api_status
 from cellportal.jobs import repository
 from cellportal.jobs.reaper import policy_from, reap_once
 from cellportal.jobs.runner import run_job, worker_identity
@@ -159,15 +159,6 @@ def submit_stored(
     return submitted  # the message, if any, left when the transaction committed
 
 
-def api_status(version: DatasetVersion) -> str:
-    """The Curation API's processing_status for a version."""
-    if version.processing_status == ProcessingStatus.FAILURE:
-        return "VALIDATION_FAILURE" if version.validation_status == ValidationStatus.INVALID else "PIPELINE_FAILURE"
-    if version.processing_status == ProcessingStatus.INITIALIZED:
-        return "PENDING"
-    return str(version.processing_status)
-
-
 def error_messages(version: DatasetVersion) -> list[str]:
     messages = [_message(item) for item in version.validation_errors or []]
     if version.processing_status == ProcessingStatus.FAILURE and version.failure_reason:
@@ -194,7 +185,7 @@ def read_states(runtime: Runtime, submitted: Sequence[Submitted]) -> list[Datase
                     job_state=job.state,
                     step=job.step,
                     progress=job.progress,
-                    processing_status=api_status(version),
+                    processing_status=api_status(version.processing_status, version.validation_status),
                     errors=error_messages(version),
                 )
             )

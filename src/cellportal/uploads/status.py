@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from cellportal.catalog.models import DatasetVersion
-from cellportal.catalog.statuses import ArtifactType, JobState, ProcessingStatus
+from cellportal.catalog.statuses import ArtifactType, JobState, ProcessingStatus, api_status
 from cellportal.jobs import repository as jobs
-from cellportal.jobs.submit import api_status, error_messages
+from cellportal.jobs.submit import error_messages
 
 SHOWN_ERRORS = 20  # the full list is on the dataset's page; the status row shows the first ones
 ARTIFACT_ORDER = [ArtifactType.RAW_H5AD, ArtifactType.H5AD, ArtifactType.EXPLORER, ArtifactType.RDS, ArtifactType.LOOM]
@@ -29,7 +29,7 @@ def dataset_version_status(session: Session, version: DatasetVersion) -> dict[st
         "dataset_id": version.dataset_id,
         "filename": version.original_filename,
         "source_uri": version.source_uri,
-        "processing_status": api_status(version),
+        "processing_status": api_status(version.processing_status, version.validation_status),
         "upload_status": version.upload_status,
         "validation_status": version.validation_status,
         "job": None

@@ -10,8 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cellportal.catalog.statuses import ArtifactType, ConversionStatus, ProcessingStatus, UploadStatus
-from cellportal.jobs.submit import api_status
+from cellportal.catalog.statuses import ArtifactType, ConversionStatus, ProcessingStatus, UploadStatus, api_status
 
 # The conversions a reader will use, in the order the pipeline makes them.
 CONVERSIONS: tuple[tuple[str, str], ...] = (
@@ -61,7 +60,7 @@ def _tone(status: str) -> str:
 
 def dataset_row(version: Any, job: Any | None = None) -> DatasetRow:
     """A ``DatasetVersion`` (and its latest job row, if any) as the workspace shows it."""
-    status = api_status(version)
+    status = api_status(version.processing_status, version.validation_status)
     artifacts = {artifact.type: artifact for artifact in version.artifacts}
     stages = [
         Stage("Upload", version.upload_status, _tone(version.upload_status)),
