@@ -26,7 +26,7 @@ from itertools import chain
 from typing import Any
 
 import numpy as np
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from cellportal.browse.models import BrowseCollectionToken, BrowseDataset, BrowseDatasetToken, BrowseTerm
@@ -107,18 +107,20 @@ class Snapshot:
         return len(self.dataset_version_ids)
 
 
+def _listed_version() -> ColumnElement[bool]:
+    """The listed version of a live collection: its published version, or a never-published one's only version."""
+    return and_(
+        or_(Collection.published_version_id == CollectionVersion.id, Collection.published_version_id.is_(None)),
+        Collection.tombstoned_at.is_(None),
+    )
+
+
 def _listable_collections(session: Session) -> list[Any]:
     """(collection id, listed version id, originally_published_at) of live collections, by lower(name), id."""
     query = (
         select(Collection.id, CollectionVersion.id, Collection.originally_published_at)
         .join(CollectionVersion, CollectionVersion.collection_id == Collection.id)
-        .where(
-            or_(
-                Collection.published_version_id == CollectionVersion.id,
-                Collection.published_version_id.is_(None),
-            ),
-            Collection.tombstoned_at.is_(None),
-        )
+        .where(_listed_version())
         .order_by(func.lower(CollectionVersion.name), Collection.id)
     )
     return list(session.execute(query))
@@ -139,14 +141,7 @@ def _listable_rows(session: Session) -> list[Any]:
         .join(Collection, Collection.id == CollectionVersion.collection_id)
         .join(DatasetVersion, DatasetVersion.id == BrowseDataset.dataset_version_id)
         .join(Dataset, Dataset.id == DatasetVersion.dataset_id)
-        .where(
-            or_(
-                Collection.published_version_id == CollectionVersion.id,
-                Collection.published_version_id.is_(None),
-            ),
-            Collection.tombstoned_at.is_(None),
-            Dataset.tombstoned_at.is_(None),
-        )
+        .where(_listed_version(), Dataset.tombstoned_at.is_(None))
         .order_by(BrowseDataset.title_sort, BrowseDataset.dataset_version_id)
     )
     return list(session.execute(query))
