@@ -71,8 +71,8 @@ def upgrade(engine_or_url: Engine | str, revision: str = "head") -> None:
     with _connection(engine_or_url) as connection:
         before = _applied(connection)
         command.upgrade(_config(connection), revision)
-        if _BROWSE_INDEX_REVISION in before or _BROWSE_INDEX_REVISION not in _applied(connection):
-            return
+        if not before or _BROWSE_INDEX_REVISION in before or _BROWSE_INDEX_REVISION not in _applied(connection):
+            return  # a new catalog (nothing to index), or the index existed already, or it was not reached
         if MigrationContext.configure(connection).get_current_revision() != head_revision():
             # The index code reads the tables through today's models, which match only the newest revision.
             log.warning("browse index left empty: upgrade to head, then run cellportal.browse.index.rebuild")
