@@ -4,6 +4,7 @@
 - ``cp_share``: ids of the share links this browser presented, signed with ``settings.secret_key`` so it
   cannot be edited to claim another link. Ids alone grant nothing: each request re-reads which are live.
 - ``cp_csrf``: the double-submit CSRF token of forms (see `cellportal.web.identity`).
+- ``cp_oidc``: an OpenID Connect sign-in in progress (see `cellportal.web.account.oidc`), signed the same way.
 
 All are ``SameSite=Lax`` (no cross-site POSTs carry them), HttpOnly, and ``Secure`` when the public URL is
 https (the browser then never sends them in clear).
@@ -45,21 +46,28 @@ class CookiePolicy:
         return {"max_age": max_age, "path": "/", "httponly": True, "samesite": "lax", "secure": self.secure}
 
 
-def _signature(secret_key: str, payload: str) -> str:
-    mac = hmac.new(secret_key.encode(), f"cp_share|{payload}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+def sign(secret_key: str, purpose: str, payload: str) -> str:
+    """``payload~signature``: an HMAC-SHA256 of the payload, bound to `purpose` (the cookie's name) so that one
+    cookie's value is never accepted as another's. `payload` must not contain ``~``."""
+    mac = hmac.new(secret_key.encode(), f"{purpose}|{payload}".encode(), hashlib.sha256).digest()
+    return f"{payload}~{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+
+
+def unsign(secret_key: str, purpose: str, value: str | None) -> str | None:
+    """The payload of a value made by `sign` with the same key and purpose, or None (missing or forged)."""
+    if not value:
+        return None
+    payload, _, _ = value.rpartition("~")
+    if not payload or not hmac.compare_digest(value.encode(), sign(secret_key, purpose, payload).encode()):
+        return None
+    return payload
 
 
 def sign_link_ids(secret_key: str, link_ids: list[str]) -> str:
-    payload = ".".join(link_ids[-MAX_SHARED_LINKS:])
-    return f"{payload}~{_signature(secret_key, payload)}"
+    return sign(secret_key, SHARE_COOKIE, ".".join(link_ids[-MAX_SHARED_LINKS:]))
 
 
 def read_link_ids(secret_key: str, value: str | None) -> list[str]:
     """The link ids of a `cp_share` cookie, or [] when it is missing or its signature does not match."""
-    if not value:
-        return []
-    payload, _, signature = value.rpartition("~")
-    if not payload or not hmac.compare_digest(signature.encode(), _signature(secret_key, payload).encode()):
-        return []
-    return payload.split(".")
+    payload = unsign(secret_key, SHARE_COOKIE, value)
+    return payload.split(".") if payload is not None else []

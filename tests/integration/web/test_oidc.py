@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from cellportal.app import create_app
 from cellportal.auth import accounts
-from cellportal.auth.cookies import SESSION_COOKIE
+from cellportal.auth.cookies import SESSION_COOKIE, SHARE_COOKIE, sign
 from cellportal.auth.models import User, WebSession
 from cellportal.catalog.db import transaction
 from cellportal.config import Settings
@@ -422,7 +422,8 @@ def test_the_flow_cookie_is_signed_and_expires() -> None:
     assert open_flow("secret", sealed, now=999) == flow
     assert open_flow("secret", sealed, now=1_000) is None  # expired
     assert open_flow("another-secret", sealed, now=999) is None
-    payload, _, mac = sealed.partition(".")
-    assert open_flow("secret", f"{payload[:-2]}xx.{mac}", now=999) is None
+    payload, _, mac = sealed.partition("~")
+    assert open_flow("secret", f"{payload[:-2]}xx~{mac}", now=999) is None
+    assert open_flow("secret", sign("secret", SHARE_COOKIE, payload), now=999) is None  # another cookie's signature
     assert open_flow("secret", "garbage", now=999) is None
     assert open_flow("secret", None) is None

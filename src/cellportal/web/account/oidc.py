@@ -15,7 +15,6 @@ The provider's metadata is fetched once per process; its keys again when a token
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import json
 import logging
@@ -44,7 +43,7 @@ from sqlalchemy.orm import Session
 from cellportal.api.deps import RuntimeDep, SessionDep
 from cellportal.api.errors import not_found
 from cellportal.auth import accounts
-from cellportal.auth.cookies import CookiePolicy
+from cellportal.auth.cookies import CookiePolicy, sign, unsign
 from cellportal.auth.models import User
 from cellportal.config import Settings
 from cellportal.runtime import Runtime
@@ -166,22 +165,15 @@ class Flow:
     expires: int
 
 
-def _mac(secret_key: str, payload: str) -> str:
-    digest = hmac.new(secret_key.encode(), f"{FLOW_COOKIE}|{payload}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
 def seal_flow(secret_key: str, flow: Flow) -> str:
     payload = base64.urlsafe_b64encode(json.dumps(flow.__dict__).encode()).decode().rstrip("=")
-    return f"{payload}.{_mac(secret_key, payload)}"
+    return sign(secret_key, FLOW_COOKIE, payload)
 
 
 def open_flow(secret_key: str, value: str | None, now: float | None = None) -> Flow | None:
     """The flow of a ``cp_oidc`` cookie, or None when it is missing, forged, malformed or expired."""
-    if not value:
-        return None
-    payload, _, mac = value.rpartition(".")
-    if not payload or not hmac.compare_digest(mac.encode(), _mac(secret_key, payload).encode()):
+    payload = unsign(secret_key, FLOW_COOKIE, value)
+    if payload is None:
         return None
     try:
         flow = Flow(**json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))))
