@@ -2,11 +2,11 @@
 
 Per request:
 
-1. Freshness: one tiny query reads the browse generation token (``browse.index.generation``). A snapshot
-   built at another token is never used: the request reloads it (``snapshot.load``, about a second at
-   10,000 datasets) under a per-database lock, so one thread loads while the others *wait* for it, then use
-   it. Writers change the token in the transaction that changes what listings may show, so the first
-   request after that commit already answers from the new state.
+1. Freshness: one tiny query per transaction (again after a write in it) reads the browse generation token
+   (``browse.index.generation``). A snapshot built at another token is never used: the request reloads it
+   (``snapshot.load``, about a second at 10,000 datasets) under a per-database lock, so one thread loads
+   while the others *wait* for it, then use it. Writers change the token in the transaction that changes
+   what listings may show, so the first request after that commit already answers from the new state.
 2. Visibility: the ids of the collections this principal may see come from SQL, through
    ``visible_collections_clause(principal)`` (the one place the policy lives), and become a mask over rows.
 3. Filters: one boolean mask per facet with a choice, per search word, for the cell range and for the
@@ -23,10 +23,11 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event, select
+from sqlalchemy.orm import ORMExecuteState, Session
 
 from cellportal.auth.policy import Principal
 from cellportal.auth.visibility import visible_collections_clause
@@ -36,7 +37,7 @@ from cellportal.browse.snapshot import Postings, Snapshot, micros
 from cellportal.browse.terms import FACETS, query_tokens
 from cellportal.catalog.models import Collection
 
-_VISIBLE_KEY = "cellportal.browse.visible_rows"
+_HELD_KEY = "cellportal.browse.held"
 _KEEP = 2  # snapshots kept per database: a request still reading the previous token need not reload
 
 
@@ -50,9 +51,34 @@ _caches: weakref.WeakKeyDictionary[Engine, _Cache] = weakref.WeakKeyDictionary()
 _caches_lock = threading.Lock()
 
 
+def _held(session: Session) -> dict[Any, Any]:
+    """What this transaction has already asked (the token, visible rows); a new transaction starts empty, and
+    a write in this one empties it (`_wrote`), so a transaction that changes the catalog reads its own change."""
+    transaction = session.get_transaction()
+    held = session.info.get(_HELD_KEY)
+    if held is None or transaction is None or held[0] is not transaction:
+        held = session.info[_HELD_KEY] = (transaction, {})
+    return held[1]
+
+
+@event.listens_for(Session, "after_flush")
+def _flushed(session: Session, _context: object) -> None:
+    session.info.pop(_HELD_KEY, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _wrote(state: ORMExecuteState) -> None:
+    if not state.is_select:  # an UPDATE, DELETE, INSERT or text(): the triggers may have moved the token
+        state.session.info.pop(_HELD_KEY, None)
+
+
 def current(session: Session) -> Snapshot:
-    """The snapshot at the generation this session sees, loading it (once, under a lock) if need be."""
-    token = index.generation(session)
+    """The snapshot at the generation this transaction sees, loading it (once, under a lock) if need be.
+    A page asks several questions (rows, facets, ranges, cards): the token is read once per transaction."""
+    token = _held(session).get("token")
+    if token is None:
+        token = index.generation(session)
+        _held(session)["token"] = token  # after the read: it began the transaction the token belongs to
     engine = session.get_bind().engine
     with _caches_lock:
         cache = _caches.setdefault(engine, _Cache())
@@ -96,14 +122,9 @@ def view(session: Session, principal: Principal, selection: Selection | None = N
 
 
 def _visible_rows(session: Session, principal: Principal, snap: Snapshot) -> np.ndarray:
-    """The rows of collections `principal` may see. A page asks several questions in one transaction (rows,
-    facets, ranges, cards), so the answer is kept for that transaction; a new transaction reads it again."""
-    transaction = session.get_transaction()
-    held = session.info.get(_VISIBLE_KEY)
-    if held is None or transaction is None or held[0] is not transaction:
-        held = session.info[_VISIBLE_KEY] = (transaction, {})
-    kept: dict[tuple[Principal, str], np.ndarray] = held[1]
-    key = (principal, snap.token)
+    """The rows of collections `principal` may see, asked once per transaction (`_held`)."""
+    kept = _held(session)
+    key = ("visible", principal, snap.token)
     if key not in kept:
         ids = session.scalars(select(Collection.id).where(visible_collections_clause(principal)))
         allowed = np.zeros(len(snap.collection_ids), dtype=bool)

@@ -200,3 +200,31 @@ def test_concurrent_requests_after_a_change_load_the_snapshot_once(
         found = list(pool.map(lambda _: request(), range(4)))
     assert len(loads) == 1  # one thread loaded; the others waited for it and used its snapshot
     assert all(each is found[0] for each in found)
+
+
+def test_a_page_reads_the_token_once_and_a_write_in_the_same_transaction_is_seen(
+    uow: UnitOfWork, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with uow() as session:
+        browse_data.build(session, collections=2, seed=28)
+        version_id, new_ids = _private_collection(session, "Tardigrade desiccation atlas")
+    reads: list[str] = []
+
+    def counted(session: Session) -> str:
+        reads.append("token")
+        return generation(session)
+
+    monkeypatch.setattr(engine.index, "generation", counted)
+    with uow() as session:  # everything /datasets asks, in one transaction
+        queries.dataset_page(session, STRANGER, Selection())
+        queries.facet_counts(session, STRANGER, Selection())
+        queries.cell_count_ranges(session, STRANGER, Selection())
+        queries.publication_years(session, STRANGER, Selection())
+        assert reads == ["token"]
+        assert not _ids(session, STRANGER) & set(new_ids)
+        service.publish(session, collection_version_id=version_id)  # the same transaction writes ...
+        assert set(new_ids) <= _ids(session, STRANGER)  # ... and reads its own change
+        assert len(reads) == 2
+    with uow() as session:
+        queries.totals(session, STRANGER)
+        assert len(reads) == 3  # a new transaction reads it again
