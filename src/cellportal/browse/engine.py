@@ -93,12 +93,6 @@ def current(session: Session) -> Snapshot:
     return found
 
 
-def forget(session: Session) -> None:
-    """Drop the snapshots of this session's database (tests; a repair)."""
-    with _caches_lock:
-        _caches.pop(session.get_bind().engine, None)
-
-
 @dataclass(frozen=True)
 class View:
     """One request's rows: the snapshot, the rows this principal may see, and the selection's masks."""
