@@ -246,23 +246,6 @@ def recent_collections(session: Session, principal: Principal, limit: int = 6) -
     return list(session.scalars(query))
 
 
-__all__ = [
-    "CELL_BUCKETS",
-    "FacetCount",
-    "Page",
-    "RangeCount",
-    "Totals",
-    "cell_count_ranges",
-    "collection_page",
-    "collection_summaries",
-    "dataset_page",
-    "facet_counts",
-    "publication_years",
-    "recent_collections",
-    "totals",
-]
-
-
 def annotated_labels(session: Session, collection_ids: list[str], facet: str) -> dict[str, list[str]]:
     """Per listed collection, the labels of the `facet` terms its datasets are annotated with (not ancestors),
     sorted: what a collection card names (its organisms, its tissues). The caller has already decided the
@@ -280,3 +263,21 @@ def annotated_labels(session: Session, collection_ids: list[str], facet: str) ->
     for row, term in zip(rows[wanted].tolist(), owners[wanted].tolist(), strict=True):
         found[snap.collection_ids[int(snap.row_collection[row])]].add(snap.labels[term])
     return {i: sorted(v) for i, v in found.items()}
+
+
+__all__ = [
+    "CELL_BUCKETS",
+    "FacetCount",
+    "Page",
+    "RangeCount",
+    "Totals",
+    "annotated_labels",
+    "cell_count_ranges",
+    "collection_page",
+    "collection_summaries",
+    "dataset_page",
+    "facet_counts",
+    "publication_years",
+    "recent_collections",
+    "totals",
+]
