@@ -113,7 +113,7 @@ def collection_page(session: Session, principal: Principal, selection: Selection
     if selection.sort == "title":
         order = np.argsort(snap.rank_name[found], kind="stable")
     elif selection.sort == "cells":
-        order = np.lexsort((snap.rank_collection_id[found], -cells[found]))
+        order = np.lexsort((found, -cells[found]))  # ties by collection id: a code is its rank by id
     else:  # published: dated first, newest first, then by name
         order = np.lexsort(
             (snap.rank_name[found], -snap.originally_published[found], ~snap.has_originally_published[found])

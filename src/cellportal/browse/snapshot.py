@@ -10,7 +10,8 @@ Layout (n rows, one per listed dataset version, grouped by collection):
 - per row: collection code, cell count, publication time (microseconds since 1970, UTC), and its rank in
   the database's own ORDER BY for the sort keys (title, dataset version id), so pages sort exactly as SQL did
   under any collation;
-- per collection: id, listed version id, original publication time, ranks by name and by id;
+- per collection (its code is its rank by id): id, listed version id, original publication time, rank by
+  name;
 - facet postings: a terms x rows CSR matrix (terms ordered by facet, rows sorted within a term, so with rows
   grouped by collection the collections of one term's rows come in order), and a second one of the rows
   annotated with the term itself (``direct``, not only as an ontology ancestor);
@@ -88,7 +89,6 @@ class Snapshot:
     originally_published: np.ndarray  # int64 microseconds
     has_originally_published: np.ndarray  # bool
     rank_name: np.ndarray  # int32: position in ORDER BY lower(name), collection id
-    rank_collection_id: np.ndarray  # int32: position in ORDER BY collection id
     # facets
     term_keys: list[tuple[str, str]]  # (facet, term), grouped by facet in FACETS order
     term_code: dict[tuple[str, str], int]
@@ -188,7 +188,7 @@ def _words(rows: list[Any], code: dict[str, int]) -> tuple[list[str], Postings]:
 def load(session: Session, token: str) -> Snapshot:
     """Read the snapshot in this session's transaction (`token` read first, so the data is never older)."""
     collections = _listable_collections(session)
-    # Collection codes follow the order of collection ids, so rank_collection_id is the identity. Ids are
+    # Collection codes follow the order of collection ids, so a code is its rank by id (no array). Ids are
     # UUIDs (lower-case hex, dashes in the same places): Python's order is the database's under any collation.
     by_id = sorted(range(len(collections)), key=lambda i: collections[i][0])
     order = {collections[i][0]: code for code, i in enumerate(by_id)}
@@ -267,7 +267,6 @@ def load(session: Session, token: str) -> Snapshot:
         originally_published=originally_published,
         has_originally_published=np.array([t is not None for t in original], dtype=bool),
         rank_name=rank_name,
-        rank_collection_id=np.arange(len(collections), dtype=np.int32),
         term_keys=term_keys,
         term_code=term_code,
         labels=[labels_of.get(key, key[1]) for key in term_keys],
