@@ -7,13 +7,14 @@ Values come from environment variables with the ``CELLPORTAL_`` prefix, or from 
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from cellportal.uploads.rules import parse_networks
 
 
 def _settings_file() -> str | None:
@@ -74,11 +75,10 @@ class Settings(BaseSettings):
             raise ValueError("CELLPORTAL_OIDC_ISSUER and CELLPORTAL_OIDC_CLIENT_ID are set together or not at all")
         if self.oidc_issuer and "openid" not in self.oidc_scopes.split():
             raise ValueError("CELLPORTAL_OIDC_SCOPES must include 'openid' (without it there is no ID token)")
-        for part in filter(None, (each.strip() for each in self.upload_url_private_networks.split(","))):
-            try:
-                ipaddress.ip_network(part, strict=False)
-            except ValueError:
-                raise ValueError(f"CELLPORTAL_UPLOAD_URL_PRIVATE_NETWORKS: {part!r} is not a network") from None
+        try:
+            parse_networks(self.upload_url_private_networks)  # as UrlPolicy.of will parse it
+        except ValueError as error:
+            raise ValueError(f"CELLPORTAL_UPLOAD_URL_PRIVATE_NETWORKS: {error}") from None
 
     @property
     def oidc_enabled(self) -> bool:

@@ -12,7 +12,10 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cellportal.config import Settings
 
 H5AD_SUFFIX = ".h5ad"
 MAX_FILENAME = 255
@@ -66,7 +69,7 @@ class UrlPolicy:
     private_networks: tuple[IpNetwork, ...] = ()
 
     @classmethod
-    def of(cls, settings: Any) -> UrlPolicy:
+    def of(cls, settings: Settings) -> UrlPolicy:
         return cls(settings.upload_url_allow_http, parse_networks(settings.upload_url_private_networks))
 
 

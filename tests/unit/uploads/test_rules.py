@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from cellportal.config import Settings
 from cellportal.uploads.rules import UploadRefused, UrlPolicy, check_source_url, parse_networks, refused_address
 
 
@@ -27,6 +28,13 @@ def test_an_allowed_network_lets_only_its_addresses_through() -> None:
     assert refused_address("127.0.0.1", networks) is None
     assert refused_address("127.0.0.2", networks) is not None
     assert refused_address("169.254.169.254", networks) is not None
+
+
+def test_the_settings_refuse_what_the_policy_could_not_parse() -> None:
+    with pytest.raises(ValueError, match=r"PRIVATE_NETWORKS: 'nope' does not appear to be"):
+        Settings(upload_url_private_networks="10.1.2.0/24, nope")
+    settings = Settings(upload_url_private_networks="10.1.2.0/24, 127.0.0.1")
+    assert UrlPolicy.of(settings).private_networks == parse_networks(["10.1.2.0/24", "127.0.0.1/32"])
 
 
 def test_a_name_with_any_private_address_is_refused() -> None:
