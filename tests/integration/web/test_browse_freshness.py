@@ -121,6 +121,9 @@ def test_a_withdrawal_is_seen_by_the_very_next_query(uow: UnitOfWork) -> None:
         collections = queries.collection_page(session, STRANGER, Selection(), page_size=1000)
         assert gone not in {row[0] for row in collections.rows}
         assert queries.collection_summaries(session, STRANGER, [gone]) == []
+        # The visibility query already leaves withdrawn collections out, so the lines above would pass on a
+        # stale snapshot too; the reload is what drops the collection from the rows.
+        assert gone not in engine.current(session).collection_code
 
 
 def test_withdrawing_or_removing_one_dataset_is_seen_by_the_very_next_query(uow: UnitOfWork) -> None:
