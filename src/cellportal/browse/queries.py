@@ -28,6 +28,7 @@ from cellportal.auth.policy import Principal
 from cellportal.auth.visibility import visible_collections_clause
 from cellportal.browse import engine
 from cellportal.browse.selection import PAGE_SIZE, Selection
+from cellportal.browse.snapshot import Snapshot
 from cellportal.browse.terms import FACETS
 from cellportal.catalog.models import Collection
 
@@ -91,7 +92,7 @@ def dataset_page(session: Session, principal: Principal, selection: Selection, p
     return Page(out, len(found), selection.page, page_size)
 
 
-def _grouped(snap: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _grouped(snap: Snapshot, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per collection code: (matching datasets, their cells)."""
     codes = snap.row_collection[rows]
     datasets = np.bincount(codes, minlength=len(snap.collection_ids))
@@ -100,7 +101,7 @@ def _grouped(snap: Any, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return datasets, cells
 
 
-def _summary(snap: Any, code: int, datasets: np.ndarray, cells: np.ndarray) -> tuple[Any, ...]:
+def _summary(snap: Snapshot, code: int, datasets: np.ndarray, cells: np.ndarray) -> tuple[Any, ...]:
     return (snap.collection_ids[code], snap.listed_version_ids[code], int(datasets[code]), int(cells[code]))
 
 
@@ -170,7 +171,7 @@ def facet_counts(
     return out
 
 
-def _label(snap: Any, facet: str, term: str) -> str:
+def _label(snap: Snapshot, facet: str, term: str) -> str:
     code = snap.term_code.get((facet, term))
     return snap.labels[code] if code is not None else term
 
