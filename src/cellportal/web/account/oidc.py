@@ -30,7 +30,7 @@ from authlib.oauth2.auth import ClientAuth
 from authlib.oauth2.rfc6749.parameters import prepare_grant_uri, prepare_token_request
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
@@ -50,7 +50,13 @@ from cellportal.runtime import Runtime
 from cellportal.web.account.sessions import _login_context, _signed_in_response, safe_next
 from cellportal.web.templating import templates
 
-router = APIRouter(include_in_schema=False)
+
+def _configured(runtime: RuntimeDep) -> None:
+    if not runtime.settings.oidc_enabled:
+        raise not_found("This page")
+
+
+router = APIRouter(include_in_schema=False, dependencies=[Depends(_configured)])  # 404 without a provider
 log = logging.getLogger(__name__)
 
 CALLBACK_PATH = "/login/oidc/callback"
@@ -204,8 +210,6 @@ def redirect_uri(settings: Settings) -> str:
 @router.get("/login/oidc")
 def start(request: Request, runtime: RuntimeDep, next: str | None = None) -> Response:
     settings = runtime.settings
-    if not settings.oidc_enabled:
-        raise not_found("This page")
     try:
         provider = provider_for(settings)
     except SignInFailed as failure:
@@ -243,8 +247,6 @@ def callback(
     error: str = "",
 ) -> Response:
     settings = runtime.settings
-    if not settings.oidc_enabled:
-        raise not_found("This page")
     flow = open_flow(settings.secret_key, request.cookies.get(FLOW_COOKIE))
     next_url = flow.next if flow is not None else None
     try:
@@ -406,7 +408,8 @@ def _username_base(claims: CodeIDToken) -> str:
     for candidate in (claims.get("preferred_username"), local_part):
         if not isinstance(candidate, str):
             continue
-        name = re.sub(r"[^a-z0-9._-]+", "-", candidate.strip().lower()).strip("._-")[:USERNAME_ROOM].strip("._-")
+        name = re.sub(r"[^a-z0-9._-]+", "-", accounts.normalize_username(candidate)).strip("._-")
+        name = name[:USERNAME_ROOM].strip("._-")
         if len(name) >= 2:
             return name
     return "user"

@@ -65,7 +65,7 @@ def _login_context(runtime: Runtime, next_url: str | None, **extra: object) -> d
     return {
         "next": safe_next(next_url),
         "allow_signup": settings.allow_signup,
-        "oidc_label": settings.oidc_label if settings.oidc_issuer else None,
+        "oidc_label": settings.oidc_label if settings.oidc_enabled else None,
         **extra,
     }
 
