@@ -13,6 +13,11 @@ import time
 from collections import deque
 
 
+def _key(address: str, account: str) -> tuple[str, str]:
+    """One key per account however its name is typed (``Alice``, `` alice ``), as accounts.find_user reads it."""
+    return address, account.strip().lower()
+
+
 class FailureThrottle:
     def __init__(self, limit: int = 10, window_seconds: float = 15 * 60, max_keys: int = 100_000) -> None:
         self.limit = limit
@@ -31,7 +36,7 @@ class FailureThrottle:
         """Seconds to wait before trying again, or None when a try is allowed now."""
         now = time.monotonic()
         with self._lock:
-            failures = self._recent((address, account.strip().lower()), now)
+            failures = self._recent(_key(address, account), now)
             if len(failures) < self.limit:
                 return None
             return max(1.0, self.window - (now - failures[0]))
@@ -41,8 +46,8 @@ class FailureThrottle:
         with self._lock:
             if len(self._failures) >= self.max_keys:
                 self._failures.clear()  # crude, but bounded memory under a flood of made-up names
-            self._recent((address, account.strip().lower()), now).append(now)
+            self._recent(_key(address, account), now).append(now)
 
     def succeeded(self, address: str, account: str) -> None:
         with self._lock:
-            self._failures.pop((address, account.strip().lower()), None)
+            self._failures.pop(_key(address, account), None)
