@@ -34,7 +34,7 @@ from cellportal.jobs.conversions import ConversionOutcome, ConversionTask, run_c
 from cellportal.jobs.recorder import ArtifactState, DatasetRecorder, VersionIdentity
 from cellportal.jobs.rules import REQUIRED_TYPES, conversions_succeeded
 from cellportal.storage import BlobStore
-from cellportal.uploads.rules import UploadRefused, UrlPolicy, check_source_url
+from cellportal.uploads.rules import Resolver, UploadRefused, UrlPolicy, checked_addresses, resolve_host
 
 log = logging.getLogger(__name__)
 
@@ -159,24 +159,36 @@ def store_original(
     return path
 
 
-def fetch_source(url: str, destination: Path, policy: UrlPolicy) -> Path:
+def fetch_source(url: str, destination: Path, policy: UrlPolicy, *, resolve: Resolver = resolve_host) -> Path:
     """Download `url`, following at most `MAX_REDIRECTS` redirects by hand: every hop is checked as the
     URL itself was when it was submitted (scheme, and a host that resolves to allowed addresses only), so a
-    public URL cannot redirect the server to itself, its network or the cloud metadata service."""
+    public URL cannot redirect the server to itself, its network or the cloud metadata service. Each hop
+    connects to an address that was checked, never looking the name up again (a DNS answer that changed in
+    between, "rebinding", would otherwise reach a private address); the name still goes in the Host header
+    and in TLS (SNI and the certificate check)."""
     import httpx
 
     try:
         with httpx.Client(timeout=60, follow_redirects=False) as client:
             for _ in range(MAX_REDIRECTS + 1):
-                check_source_url(url, policy)
-                with client.stream("GET", url) as response:
+                address = checked_addresses(url, policy, resolve=resolve)[0]
+                target = httpx.URL(url)
+                extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+                pinned = client.build_request(
+                    "GET", target.copy_with(host=address), headers={"Host": target.netloc.decode("ascii")}
+                )
+                pinned.extensions.update(extensions)
+                response = client.send(pinned, stream=True)
+                try:
                     if not response.is_redirect:
                         response.raise_for_status()
                         with open(destination, "wb") as out:
                             for chunk in response.iter_bytes(1 << 20):
                                 out.write(chunk)
                         return destination
-                    url = str(response.url.join(response.headers["location"]))
+                    url = str(target.join(response.headers["location"]))
+                finally:
+                    response.close()
             raise PipelineError(f"could not fetch the file: more than {MAX_REDIRECTS} redirects")
     except UploadRefused as refused:
         raise PipelineError(f"could not fetch the file from {url}: {refused}") from refused

@@ -111,6 +111,14 @@ def check_source_url(url: str, policy: UrlPolicy, *, resolve: Resolver = resolve
     """A URL the pipeline may download from: https (and http where the operator allows it), on a host that
     resolves to public addresses only; never file: a curator must not make the server read its own disk.
     The pipeline checks every redirect again (`jobs.pipeline.fetch_source`)."""
+    checked_addresses(url, policy, resolve=resolve)
+    return url.strip()
+
+
+def checked_addresses(url: str, policy: UrlPolicy, *, resolve: Resolver = resolve_host) -> list[str]:
+    """The addresses `url`'s host resolves to, every one of them allowed by `policy`; UploadRefused with a
+    sentence otherwise. A download must connect to one of these, not look the name up again: a second
+    lookup could answer differently (DNS rebinding)."""
     url = (url or "").strip()
     if not url:
         raise UploadRefused("Give the URL of an .h5ad file.")
@@ -138,7 +146,9 @@ def check_source_url(url: str, policy: UrlPolicy, *, resolve: Resolver = resolve
                 f"{parts.hostname} is {reason}: only files on the public internet can be downloaded "
                 "(an operator can allow a network with CELLPORTAL_UPLOAD_URL_PRIVATE_NETWORKS)."
             )
-    return url
+    if not addresses:
+        raise UploadRefused(f"The host {parts.hostname} could not be found: check the URL.")
+    return list(addresses)
 
 
 def filename_from_url(url: str) -> str:

@@ -11,7 +11,7 @@ import threading
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import httpx
 import pytest
@@ -34,9 +34,12 @@ def add_from_url(server: Server, version_id: str, url: str, who: str = "owner") 
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
-    """Serves a folder; ``/redirect?to=<url>`` answers 302 to that URL."""
+    """Serves a folder; ``/redirect?to=<url>`` answers 302 to that URL. Records each request's Host header."""
+
+    hosts: ClassVar[list[str]] = []
 
     def do_GET(self) -> None:
+        Handler.hosts.append(self.headers.get("Host", ""))
         parts = urllib.parse.urlsplit(self.path)
         if parts.path == "/redirect":
             self.send_response(302)
@@ -203,3 +206,30 @@ def test_endless_redirects_fail_the_dataset(
     status = wait_for_status(server, add_from_url(server, private_version, url))
     assert status["processing_status"] == "PIPELINE_FAILURE"
     assert "more than 5 redirects" in " ".join(status["errors"])
+
+
+def test_the_download_connects_to_the_address_that_was_checked(file_server: tuple[str, Path], tmp_path: Path) -> None:
+    """No second DNS lookup (rebinding): the name resolves only through the checked resolver, here to the
+    file server's 127.0.0.1; `.invalid` names resolve nowhere else, so a download that looked the name up
+    again itself would fail. The server still sees the name in its Host header, redirects included."""
+    from cellportal.jobs.pipeline import fetch_source
+    from cellportal.uploads.rules import UrlPolicy, parse_networks
+
+    base_url, folder = file_server
+    content = os.urandom(5000)
+    (folder / "kidney.h5ad").write_bytes(content)
+    port = urllib.parse.urlsplit(base_url).port
+    named = f"http://files.example.invalid:{port}"
+    looked_up: list[str] = []
+
+    def resolve(host: str, _port: int) -> list[str]:
+        looked_up.append(host)
+        return ["127.0.0.1"]
+
+    policy = UrlPolicy(allow_http=True, private_networks=parse_networks("127.0.0.1/32"))
+    Handler.hosts.clear()
+    out = fetch_source(f"{named}/redirect?to=/kidney.h5ad", tmp_path / "got.h5ad", policy, resolve=resolve)
+
+    assert out.read_bytes() == content
+    assert looked_up == ["files.example.invalid", "files.example.invalid"]  # the URL, then its redirect
+    assert Handler.hosts == [f"files.example.invalid:{port}"] * 2
