@@ -182,9 +182,7 @@ def fetch_source(url: str, destination: Path, policy: UrlPolicy, *, resolve: Res
                 try:
                     if not response.is_redirect:
                         response.raise_for_status()
-                        with open(destination, "wb") as out:
-                            for chunk in response.iter_bytes(1 << 20):
-                                out.write(chunk)
+                        _save_at_most(response, destination, policy.max_bytes)
                         return destination
                     url = str(target.join(response.headers["location"]))
                 finally:
@@ -194,6 +192,19 @@ def fetch_source(url: str, destination: Path, policy: UrlPolicy, *, resolve: Res
         raise PipelineError(f"could not fetch the file from {url}: {refused}") from refused
     except (OSError, ValueError, httpx.HTTPError, httpx.InvalidURL) as error:
         raise PipelineError(f"could not fetch the file from {url}: {error}") from error
+
+
+def _save_at_most(response: Any, destination: Path, max_bytes: int | None) -> None:
+    """The response body into `destination`, refused once it passes `max_bytes` (whatever Content-Length said)."""
+    written = 0
+    with open(destination, "wb") as out:
+        for chunk in response.iter_bytes(1 << 20):
+            written += len(chunk)
+            if max_bytes is not None and written > max_bytes:
+                raise PipelineError(
+                    f"the file is larger than the {max_bytes:,} bytes an upload may be (CELLPORTAL_UPLOAD_MAX_BYTES)"
+                )
+            out.write(chunk)
 
 
 def local_copy(blobs: BlobStore, sha256: str, destination: Path) -> Path:

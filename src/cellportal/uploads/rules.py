@@ -62,15 +62,18 @@ Resolver = Callable[[str, int], Sequence[str]]  # (host, port) -> the addresses 
 
 @dataclass(frozen=True)
 class UrlPolicy:
-    """Which URLs the server downloads from: https on the public internet, unless the operator allows more
-    (``CELLPORTAL_UPLOAD_URL_ALLOW_HTTP``, ``CELLPORTAL_UPLOAD_URL_PRIVATE_NETWORKS``)."""
+    """Which URLs the server downloads from, and how much: https on the public internet, unless the operator
+    allows more (``CELLPORTAL_UPLOAD_URL_ALLOW_HTTP``, ``CELLPORTAL_UPLOAD_URL_PRIVATE_NETWORKS``), and no more
+    bytes than a browser upload may send (``CELLPORTAL_UPLOAD_MAX_BYTES``)."""
 
     allow_http: bool = False
     private_networks: tuple[IpNetwork, ...] = ()
+    max_bytes: int | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> UrlPolicy:
-        return cls(settings.upload_url_allow_http, parse_networks(settings.upload_url_private_networks))
+        networks = parse_networks(settings.upload_url_private_networks)
+        return cls(settings.upload_url_allow_http, networks, settings.upload_max_bytes)
 
 
 def parse_networks(raw: str | Iterable[str]) -> tuple[IpNetwork, ...]:

@@ -233,3 +233,17 @@ def test_the_download_connects_to_the_address_that_was_checked(file_server: tupl
     assert out.read_bytes() == content
     assert looked_up == ["files.example.invalid", "files.example.invalid"]  # the URL, then its redirect
     assert Handler.hosts == [f"files.example.invalid:{port}"] * 2
+
+
+def test_a_download_larger_than_an_upload_may_be_is_refused(file_server: tuple[str, Path], tmp_path: Path) -> None:
+    from cellportal.jobs.pipeline import PipelineError, fetch_source
+    from cellportal.uploads.rules import UrlPolicy, parse_networks
+
+    base_url, folder = file_server
+    (folder / "big.h5ad").write_bytes(os.urandom(3 << 20))  # 3 MiB, more than one chunk
+    allowed = parse_networks("127.0.0.1/32")
+    small = UrlPolicy(allow_http=True, private_networks=allowed, max_bytes=2 << 20)
+    with pytest.raises(PipelineError, match="larger than the 2,097,152 bytes"):
+        fetch_source(f"{base_url}/big.h5ad", tmp_path / "got.h5ad", small)
+    enough = UrlPolicy(allow_http=True, private_networks=allowed, max_bytes=3 << 20)
+    assert fetch_source(f"{base_url}/big.h5ad", tmp_path / "got.h5ad", enough).stat().st_size == 3 << 20
